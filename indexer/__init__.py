@@ -1,0 +1,1 @@
+"""Everything that defines the catalog and the index: the only writer."""
