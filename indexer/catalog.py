@@ -1,0 +1,119 @@
+"""SQLAlchemy models of the catalog: the source of truth the index is derived from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+
+PENDING, INDEXED = "pending", "indexed"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Plan(Base):
+    """One plan file: where it came from, its metadata and its cleaned text."""
+
+    __tablename__ = "plans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(1024), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    format: Mapped[str] = mapped_column(String(16))
+    encoding: Mapped[str | None] = mapped_column(String(32))
+    title: Mapped[str | None] = mapped_column(String(512))
+    school: Mapped[str | None] = mapped_column(String(256), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="school")
+    province: Mapped[str | None] = mapped_column(String(64))
+    city: Mapped[str | None] = mapped_column(String(64))
+    district: Mapped[str | None] = mapped_column(String(64))
+    region: Mapped[str | None] = mapped_column(String(192))
+    level: Mapped[str | None] = mapped_column(String(32))
+    period: Mapped[str | None] = mapped_column(String(64))
+    year: Mapped[int | None] = mapped_column(Integer, index=True)
+    term: Mapped[str | None] = mapped_column(String(16))
+    issuer: Mapped[str | None] = mapped_column(String(256))
+    published: Mapped[str | None] = mapped_column(String(10))
+    warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
+    text: Mapped[str] = mapped_column(Text)
+    chars: Mapped[int] = mapped_column(Integer)
+    index_state: Mapped[str] = mapped_column(String(16), default=PENDING)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
+
+    passages: Mapped[list[Passage]] = relationship(
+        back_populates="plan", cascade="all, delete-orphan", order_by="Passage.ordinal"
+    )
+
+    METADATA_FIELDS = (
+        "title", "school", "kind", "province", "city", "district", "region", "level",
+        "period", "year", "term", "issuer", "published",
+    )
+
+    def metadata_dict(self) -> dict[str, Any]:
+        """The fields users see and filter on, with the id and size."""
+        out: dict[str, Any] = {"id": self.id, "source": self.source, "format": self.format}
+        out.update({name: getattr(self, name) for name in self.METADATA_FIELDS})
+        out.update(chars=self.chars, warnings=list(self.warnings or []))
+        return out
+
+
+class Passage(Base):
+    """A passage: `plan.text[start:end] == text`; `section` lists headings outermost first."""
+
+    __tablename__ = "passages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    ordinal: Mapped[int] = mapped_column(Integer)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    heading_rank: Mapped[int | None] = mapped_column(Integer)
+    section: Mapped[list[str]] = mapped_column(JSON, default=list)
+    text: Mapped[str] = mapped_column(Text)
+
+    plan: Mapped[Plan] = relationship(back_populates="passages")
+
+
+def create_catalog_engine(url: str) -> Engine:
+    """An engine with SQLite set up for one writer beside readers (WAL, foreign keys)."""
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+    return engine
+
+
+def init_catalog(engine: Engine) -> None:
+    Base.metadata.create_all(engine)
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error."""
+    factory = sessionmaker(engine, expire_on_commit=False)
+    with factory() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

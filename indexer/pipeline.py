@@ -1,0 +1,338 @@
+"""read -> clean -> metadata -> sections -> catalog -> index, incremental and crash-safe.
+
+Order of writes, so a kill at any moment leaves a state the next run repairs:
+1. the catalog row and passages, marked pending (one SQL transaction);
+2. the Whoosh documents of those plans (one Whoosh commit: all or nothing);
+3. the catalog row marked indexed.
+Every run first re-indexes pending plans and drops index plans the catalog no longer has.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+from tqdm import tqdm
+
+from indexer import store
+from indexer.analysis import Segmented, segment
+from indexer.catalog import INDEXED, PENDING, Passage, Plan, create_catalog_engine, init_catalog, session_scope
+from indexer.cleaning import clean
+from indexer.errors import PlansError, ReadError
+from indexer.locking import indexer_lock
+from indexer.metadata import extract_metadata
+from indexer.reading import SUPPORTED_SUFFIXES, RawDocument, read_document
+from indexer.sections import split_passages
+from indexer.settings import Settings
+
+MANIFEST = "manifest.yaml"
+BATCH_PLANS = 200
+PARALLEL_CHARS = 400_000  # below this, segmenting in-process beats starting workers
+
+
+@dataclass
+class Outcome:
+    """What happened to one file: added, replaced, unchanged, removed or failed (with why)."""
+
+    source: str
+    status: str
+    reason: str | None = None
+    plan_id: int | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IndexReport:
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    def summary(self) -> str:
+        parts = [f"{self.count(s)} {s}" for s in ("added", "replaced", "unchanged", "removed", "failed")]
+        return ", ".join(parts)
+
+
+@dataclass
+class _Prepared:
+    raw: RawDocument
+    source: str
+    metadata: dict[str, Any]
+    warnings: list[str]
+    text: str
+    passages: list[Any]
+
+
+class Pipeline:
+    """The only writer of the catalog and the index."""
+
+    def __init__(self, settings: Settings, *, progress: bool = False, lock_wait: float = 0.0) -> None:
+        self.settings = settings
+        self.progress = progress
+        self.lock_wait = lock_wait
+
+    def index(self, paths: Sequence[Path] = (), *, prune: bool = False) -> IndexReport:
+        """Add new files, replace changed ones, skip unchanged ones; `prune` drops vanished files."""
+        roots = [Path(p) for p in paths] or [self.settings.plans_corpus]
+        report = IndexReport()
+        with indexer_lock(self.settings.plans_home, wait=self.lock_wait):
+            engine = self._engine()
+            ix = store.open_or_create_index(self.settings.index_dir)
+            self._recover(engine, ix)
+            files = list(_collect(roots, report))
+            if prune:
+                self._prune(engine, ix, roots, {str(f.resolve()) for f, _ in files}, report)
+            bar = tqdm(total=len(files), unit="file", disable=not self.progress, desc="indexing")
+            for batch in _batches(files, BATCH_PLANS):
+                prepared = []
+                for path, overrides in batch:
+                    item = self._prepare(engine, path, overrides, report)
+                    if item is not None:
+                        prepared.append(item)
+                    bar.update(1)
+                self._store(engine, ix, prepared, report)
+            bar.close()
+            engine.dispose()
+        return report
+
+    def index_document(self, raw: RawDocument, *, source: str) -> Outcome:
+        """Index one document that did not come from a folder (an upload)."""
+        report = IndexReport()
+        with indexer_lock(self.settings.plans_home, wait=max(self.lock_wait, 30.0)):
+            engine = self._engine()
+            ix = store.open_or_create_index(self.settings.index_dir)
+            self._recover(engine, ix)
+            item = self._prepare_raw(engine, raw, source, {}, report)
+            if item is not None:
+                self._store(engine, ix, [item], report)
+            engine.dispose()
+        return report.outcomes[-1]
+
+    def remove(self, plan_id: int) -> bool:
+        """Delete one plan from the catalog and then the index; False when there is no such plan."""
+        with indexer_lock(self.settings.plans_home, wait=max(self.lock_wait, 30.0)):
+            engine = self._engine()
+            with session_scope(engine) as session:
+                plan = session.get(Plan, plan_id)
+                if plan is None:
+                    return False
+                session.delete(plan)
+            ix = store.open_or_create_index(self.settings.index_dir)
+            store.write(ix, delete=[plan_id])
+            engine.dispose()
+        return True
+
+    def reindex(self) -> IndexReport:
+        """Rebuild the index from the catalog into a new folder, then swap it in."""
+        report = IndexReport()
+        with indexer_lock(self.settings.plans_home, wait=self.lock_wait):
+            engine = self._engine()
+            target = self.settings.index_dir
+            fresh = target.with_name(target.name + ".new")
+            shutil.rmtree(fresh, ignore_errors=True)
+            ix = store.create_index(fresh)
+            with session_scope(engine) as session:
+                ids = list(session.scalars(select(Plan.id).order_by(Plan.id)))
+            bar = tqdm(total=len(ids), unit="plan", disable=not self.progress, desc="reindexing")
+            for batch in _batches(ids, BATCH_PLANS):
+                self._index_from_catalog(engine, ix, batch)
+                report.outcomes.extend(Outcome(str(i), "replaced", plan_id=i) for i in batch)
+                bar.update(len(batch))
+            bar.close()
+            old = target.with_name(target.name + ".old")
+            shutil.rmtree(old, ignore_errors=True)
+            if target.exists():
+                os.replace(target, old)
+            os.replace(fresh, target)
+            shutil.rmtree(old, ignore_errors=True)
+            engine.dispose()
+        return report
+
+    # -- steps -------------------------------------------------------------------------
+
+    def _engine(self) -> Engine:
+        self.settings.plans_home.mkdir(parents=True, exist_ok=True)
+        engine = create_catalog_engine(self.settings.catalog_url)
+        init_catalog(engine)
+        return engine
+
+    def _recover(self, engine: Engine, ix: Any) -> None:
+        """Finish what a killed run left: pending plans into the index, orphans out of it."""
+        with session_scope(engine) as session:
+            known = set(session.scalars(select(Plan.id)))
+            pending = list(session.scalars(select(Plan.id).where(Plan.index_state == PENDING)))
+        orphans = store.indexed_plan_ids(ix) - known
+        if orphans:
+            store.write(ix, delete=sorted(orphans))
+        for batch in _batches(pending, BATCH_PLANS):
+            self._index_from_catalog(engine, ix, batch, replace=True)
+
+    def _prune(self, engine: Engine, ix: Any, roots: list[Path], present: set[str], report: IndexReport) -> None:
+        resolved = [r.resolve() for r in roots]
+        with session_scope(engine) as session:
+            gone = [
+                plan
+                for plan in session.scalars(select(Plan))
+                if plan.source not in present and _under(Path(plan.source), resolved)
+            ]
+            ids = [plan.id for plan in gone]
+            for plan in gone:
+                report.outcomes.append(Outcome(plan.source, "removed", plan_id=plan.id))
+                session.delete(plan)
+        if ids:
+            store.write(ix, delete=ids)
+
+    def _prepare(self, engine: Engine, path: Path, overrides: dict[str, Any], report: IndexReport) -> _Prepared | None:
+        source = str(path.resolve())
+        try:
+            raw = read_document(path, max_bytes=self.settings.plans_max_upload_bytes)
+        except ReadError as exc:
+            report.outcomes.append(Outcome(source, "failed", reason=exc.reason))
+            return None
+        return self._prepare_raw(engine, raw, source, overrides, report)
+
+    def _prepare_raw(
+        self, engine: Engine, raw: RawDocument, source: str, overrides: dict[str, Any], report: IndexReport
+    ) -> _Prepared | None:
+        with session_scope(engine) as session:
+            existing = session.scalar(select(Plan).where(Plan.source == source))
+            if existing is not None and existing.sha256 == raw.sha256 and existing.index_state == INDEXED:
+                report.outcomes.append(Outcome(source, "unchanged", plan_id=existing.id))
+                return None
+        cleaned = clean(raw.text)
+        meta = extract_metadata(cleaned, overrides=overrides)
+        passages = split_passages(cleaned.text, title=meta.title)
+        if not passages or not any(ch.isalnum() for ch in cleaned.text):
+            report.outcomes.append(Outcome(source, "failed", reason="no text left after cleaning"))
+            return None
+        metadata = meta.as_dict()
+        warnings = metadata.pop("warnings")
+        return _Prepared(raw, source, metadata, warnings, cleaned.text, passages)
+
+    def _store(self, engine: Engine, ix: Any, prepared: list[_Prepared], report: IndexReport) -> None:
+        if not prepared:
+            return
+        ids: list[int] = []
+        with session_scope(engine) as session:
+            for item in prepared:
+                plan, status = _upsert(session, item)
+                session.flush()
+                ids.append(plan.id)
+                report.outcomes.append(Outcome(item.source, status, plan_id=plan.id, warnings=item.warnings))
+        self._index_from_catalog(engine, ix, ids, replace=True)
+
+    def _index_from_catalog(self, engine: Engine, ix: Any, plan_ids: list[int], *, replace: bool = False) -> None:
+        """Write these catalog plans to the index in one commit, then mark them indexed."""
+        with session_scope(engine) as session:
+            plans = list(session.scalars(select(Plan).where(Plan.id.in_(plan_ids))))
+            passages = [(plan, p) for plan in plans for p in plan.passages]
+            segmented = _segment_all([p.text for _, p in passages], self.settings.plans_workers)
+            documents: list[dict[str, Any]] = [
+                store.plan_document(plan.id, plan.metadata_dict(), plan.text) for plan in plans
+            ]
+            documents += [
+                store.passage_document(plan.id, passage, words)
+                for (plan, passage), words in zip(passages, segmented)
+            ]
+            store.write(ix, delete=plan_ids if replace else (), add=documents)
+            for plan in plans:
+                plan.index_state = INDEXED
+
+
+def _upsert(session: Session, item: _Prepared) -> tuple[Plan, str]:
+    plan = session.scalar(select(Plan).where(Plan.source == item.source))
+    status = "replaced" if plan is not None else "added"
+    if plan is None:
+        plan = Plan(source=item.source)
+        session.add(plan)
+    fields = {k: v for k, v in item.metadata.items() if k in Plan.METADATA_FIELDS}
+    for name, value in fields.items():
+        setattr(plan, name, value)
+    plan.sha256, plan.format, plan.encoding = item.raw.sha256, item.raw.format, item.raw.encoding
+    plan.text, plan.chars, plan.warnings = item.text, len(item.text), item.warnings
+    plan.index_state = PENDING
+    plan.passages = [
+        Passage(
+            ordinal=p.ordinal, start=p.start, end=p.end, heading_rank=p.heading_rank,
+            section=list(p.section), text=p.text,
+        )
+        for p in item.passages
+    ]
+    return plan, status
+
+
+def _segment_chunk(texts: list[str]) -> list[list[tuple[str, int, int]]]:
+    return [segment(text) for text in texts]
+
+
+def _segment_all(texts: list[str], workers: int) -> list[Segmented]:
+    """jieba over many passages, in worker processes when there is enough text to pay for them."""
+    total = sum(map(len, texts))
+    workers = workers or os.cpu_count() or 1
+    if total < PARALLEL_CHARS or workers == 1:
+        found = _segment_chunk(texts)
+    else:
+        segment("预热")  # load jieba once in the parent: forked workers share it
+        size = max(1, len(texts) // (workers * 8))
+        chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
+        with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+            found = [words for part in pool.map(_segment_chunk, chunks) for words in part]
+    return [Segmented(text, words) for text, words in zip(texts, found)]
+
+
+def _collect(roots: Iterable[Path], report: IndexReport) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """Plan files under the roots, each with its manifest entry (folder/manifest.yaml)."""
+    for root in roots:
+        if not root.exists():
+            report.outcomes.append(Outcome(str(root), "failed", reason="no such file or folder"))
+            continue
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        manifests: dict[Path, dict[str, Any]] = {}
+        for path in files:
+            if path.name == MANIFEST or path.name.startswith("."):
+                continue
+            if root.is_dir() and path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                continue
+            if path.parent not in manifests:
+                manifests[path.parent] = _manifest(path.parent, report)
+            yield path, manifests[path.parent].get(path.name, {})
+
+
+def _manifest(folder: Path, report: IndexReport) -> dict[str, Any]:
+    path = folder / MANIFEST
+    if not path.exists():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+            raise ValueError("expected a mapping of file name -> fields")
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        report.outcomes.append(Outcome(str(path), "failed", reason=f"manifest ignored: {exc}"))
+        return {}
+    return data
+
+
+def _under(path: Path, roots: list[Path]) -> bool:
+    return any(path == root or root in path.parents for root in roots)
+
+
+def _batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+__all__ = ["IndexReport", "Outcome", "Pipeline", "PlansError"]

@@ -1,0 +1,57 @@
+"""One settings class, read from the environment (prefix-free names listed in the README)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+
+class Settings(BaseSettings):
+    """Where things live and the limits the service enforces."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    plans_home: Path = Field(
+        default=Path("var"), description="Folder holding the catalog database and the index."
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="Any SQLAlchemy URL for the catalog; default: sqlite:///$PLANS_HOME/catalog.sqlite3.",
+    )
+    plans_corpus: Path = Field(
+        default=DATA_DIR / "corpus", description="Files `plans index` reads when given no path."
+    )
+    plans_themes: Path = Field(
+        default=DATA_DIR / "themes.yaml", description="The theme dictionary used by comparisons."
+    )
+    plans_admin_token: str | None = Field(
+        default=None, description="Token for upload and delete; with none set, those endpoints are off."
+    )
+    plans_max_upload_bytes: int = Field(
+        default=20 * 1024 * 1024, description="Largest file `plans index` or an upload accepts."
+    )
+    plans_reload_interval: float = Field(
+        default=1.0, description="Seconds between the server's checks for a newer index."
+    )
+    plans_workers: int = Field(
+        default=0, description="Segmentation processes for indexing; 0 means one per core."
+    )
+
+    @property
+    def index_dir(self) -> Path:
+        return self.plans_home / "index"
+
+    @property
+    def catalog_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.plans_home / 'catalog.sqlite3').resolve()}"
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, with explicit overrides winning (tests pass a tmp home)."""
+    return Settings(**overrides)  # type: ignore[arg-type]
