@@ -34,7 +34,8 @@ def _jieba() -> Any:
                 jieba.setLogLevel(logging.WARNING)
                 segmenter = jieba.Tokenizer()
                 if Path(USER_DICT).exists():
-                    segmenter.load_userdict(str(USER_DICT))
+                    with open(USER_DICT, "rb") as handle:  # jieba leaves a path's file open
+                        segmenter.load_userdict(handle)
                 segmenter.initialize()
                 _segmenter = segmenter
     return _segmenter

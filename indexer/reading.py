@@ -33,6 +33,8 @@ MAX_BYTES_DEFAULT = 20 * 1024 * 1024
 _NOT_SUPPORTED = "not a text, Word, PDF or HTML file"
 _NO_TEXT = "no readable text (no letters or Chinese characters)"
 _HTML_MARKERS = (b"<html", b"<!doctype html", b"<body")
+# last-resort guesses; without a list, charset-normalizer happily "decodes" junk as EBCDIC
+_GUESSABLE = ("big5", "big5hkscs", "utf_16", "utf_32", "cp1252", "latin_1", "shift_jis", "euc_jp", "cp949")
 _CONTROL_BYTES = frozenset(range(0x20)) - frozenset(b"\t\n\r\f\v\x1a\x1b") | {0x7F}
 
 
@@ -78,7 +80,7 @@ def _read(data: bytes, path: Path, max_bytes: int) -> RawDocument:
     elif fmt == "docx":
         text = _read_docx(data, path)
     else:
-        markup, encoding = _decode(data, path, _meta_charset(data) if fmt == "html" else None)
+        markup, encoding = _decode(data, path, html=fmt == "html")
         text = _html_text(markup) if fmt == "html" else markup
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     if not any(ch.isalpha() for ch in text):
@@ -87,16 +89,15 @@ def _read(data: bytes, path: Path, max_bytes: int) -> RawDocument:
 
 
 def _too_big(size: int, limit: int) -> str:
-    """'file is 52.4 MB, over the 20 MB limit'."""
-    return f"file is {_human_size(size)}, over the {_human_size(limit)} limit"
+    """'file is 52.4 MB, over the 20 MB limit' (binary units, at most one decimal)."""
 
+    def human(n: int) -> str:
+        for unit, scale in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
+            if n >= scale:
+                return f"{n / scale:.1f}".removesuffix(".0") + f" {unit}"
+        return f"{n} bytes"
 
-def _human_size(n: int) -> str:
-    """Bytes in binary units with at most one decimal: '20 MB', '52.4 MB', '100 bytes'."""
-    for unit, scale in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
-        if n >= scale:
-            return f"{n / scale:.1f}".removesuffix(".0") + f" {unit}"
-    return f"{n} bytes"
+    return f"file is {human(size)}, over the {human(limit)} limit"
 
 
 def _sniff(data: bytes, path: Path) -> str:
@@ -105,15 +106,21 @@ def _sniff(data: bytes, path: Path) -> str:
     if b"%PDF-" in data[:1024]:
         return "pdf"
     if data.startswith(b"PK\x03\x04"):
-        if _is_docx(data):
-            return "docx"
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                if "word/document.xml" in archive.namelist():
+                    return "docx"
+        except (zipfile.BadZipFile, OSError, ValueError):
+            pass
         detail = "a ZIP archive without word/document.xml"
     elif data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         detail = "legacy Office .doc/.xls format; save it as .docx"
     elif data.lstrip().startswith(b"{\\rtf"):
         detail = "RTF format; save it as .docx"
-    elif _looks_binary(data):
-        detail = "binary data"
+    elif not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and (
+        b"\x00" in data or sum(byte in _CONTROL_BYTES for byte in data[:8192]) > len(data[:8192]) // 200
+    ):
+        detail = "binary data"  # NULs or many control bytes (UTF-16 with a BOM may hold NULs)
     else:
         detail = ""
     if suffix == ".docx":
@@ -130,50 +137,24 @@ def _sniff(data: bytes, path: Path) -> str:
     return "text"
 
 
-def _is_docx(data: bytes) -> bool:
-    """A ZIP holding word/document.xml."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return "word/document.xml" in archive.namelist()
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return False
-
-
-def _looks_binary(data: bytes) -> bool:
-    """NUL bytes (unless UTF-16 with a BOM) or many control bytes mean this is not text."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return False
-    head = data[:8192]
-    if b"\x00" in data:
-        return True
-    return sum(byte in _CONTROL_BYTES for byte in head) > len(head) // 200
-
-
-def _meta_charset(data: bytes) -> str | None:
-    """The charset declared by <meta charset=…> or http-equiv in the first 4 KB."""
-    found = re.search(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", data[:4096], re.I)
-    return found.group(1).decode("ascii").lower() if found else None
-
-
-def _decode(data: bytes, path: Path, declared: str | None = None) -> tuple[str, str]:
-    """(text, encoding): BOM, strict UTF-8, the declared charset, strict GB18030, then a guess."""
+def _decode(data: bytes, path: Path, html: bool) -> tuple[str, str]:
+    """(text, encoding): BOM, strict UTF-8, a <meta> charset, strict GB18030, then a guess."""
     boms = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
     candidates = [enc for bom, enc in boms if data.startswith(bom)] + ["utf-8"]
-    if declared:
-        candidates.append("gb18030" if declared in {"gb2312", "gbk", "x-gbk", "gb_2312-80"} else declared)
+    meta = re.search(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", data[:4096], re.I) if html else None
+    if meta:
+        declared = meta.group(1).decode("ascii").lower()
+        candidates.append("gb18030" if declared in {"gb2312", "gbk", "x-gbk"} else declared)
     candidates.append("gb18030")
     for encoding in candidates:
         try:
             return data.decode(encoding), encoding
         except (UnicodeDecodeError, LookupError):
             continue
-    best = from_bytes(data).best()
+    best = from_bytes(data, cp_isolation=list(_GUESSABLE)).best()
     if best is None or best.encoding is None:
         raise ReadError(path, "cannot decode the text (unknown encoding)")
     return str(best), best.encoding
-
-
-# --- Word ---------------------------------------------------------------------------------------
 
 
 def _read_docx(data: bytes, path: Path) -> str:
@@ -208,9 +189,6 @@ def _cell_text(cell: _Cell) -> str:
     return " ".join(" ".join(line.split()) for line in _block_lines(cell.iter_inner_content()) if line.strip())
 
 
-# --- PDF ----------------------------------------------------------------------------------------
-
-
 def _read_pdf(data: bytes, path: Path) -> str:
     """The text layer of every page, with line-wrapping breaks re-joined."""
     with _quiet_pypdf():
@@ -229,17 +207,11 @@ def _read_pdf(data: bytes, path: Path) -> str:
         raise ReadError(path, "broken PDF (no pages)")
     if not any(ch.isalpha() for page in pages for ch in page):
         raise ReadError(path, "PDF has no text layer (scanned image?); OCR it first")
-    page_lines = [page.replace("\x00", "").splitlines() for page in pages]
+    filled = [[line.strip() for line in page.splitlines() if line.strip()] for page in pages]
     # a line that opens or closes several pages is a running header/footer: never glue onto it
-    edges = Counter(line.strip() for lines in page_lines for line in {*_edge_lines(lines)})
+    edges = Counter(line for lines in filled if lines for line in {lines[0], lines[-1]})
     running = frozenset(line for line, count in edges.items() if count > 1)
-    return "\n".join(_rejoin_wrapped_lines([line for lines in page_lines for line in lines], running))
-
-
-def _edge_lines(lines: list[str]) -> tuple[str, ...]:
-    """The first and last non-blank lines of a page."""
-    filled = [line for line in lines if line.strip()]
-    return (filled[0], filled[-1]) if filled else ()
+    return "\n".join(_rejoin_wrapped_lines("\n".join(pages).replace("\x00", "").splitlines(), running))
 
 
 @contextmanager
@@ -260,15 +232,16 @@ _SENTENCE_END = "。！？；：!?;:…"
 _CLOSERS = "”’」』）)】》〉\"'"
 _CN_NUM = "一二三四五六七八九十百零〇"
 _ITEM_START = re.compile(
-    rf"""(?:[{_CN_NUM}]+\s*[、.．]                # 一、
-    | [（(]\s*[{_CN_NUM}\d]+\s*[）)]             # （一） (1)
-    | \d{{1,3}}\s*(?:[.．](?![\d.．])|[、）)])    # 1.  1、  1)
-    | \d{{1,2}}(?:[.．]\d{{1,2}})+(?![\d%])       # 1.1
-    | [①-⒛❶-❿]                                  # ① ⑴ ⒈
-    | 第[{_CN_NUM}\d]+[章节条部分篇、]           # 第一章
-    | [{_CN_NUM}]+是                             # 一是
-    | [•●○■□◆◇▪►▶])""",
-    re.X,
+    "|".join(
+        [
+            rf"[{_CN_NUM}]+\s*[、.．]",  # 一、
+            rf"[（(]\s*[{_CN_NUM}\d]+\s*[）)]",  # （一） (1)
+            r"\d{1,3}\s*(?:[.．](?![\d.．])|[、）)])",  # 1.  1、  1)
+            r"\d{1,2}(?:[.．]\d{1,2})+(?![\d%])",  # 1.1 (and 1.5亿: a kept break beats a wrong join)
+            r"[①-⒛❶-❿•●○■□◆◇▪►▶]",  # ① ⑴ ⒈ and bullets
+            rf"第[{_CN_NUM}\d]+[章节条部分篇、]|[{_CN_NUM}]+是",  # 第一章  一是
+        ]
+    )
 )
 _PAGE_NUMBER = re.compile(r"[-—–\s]*(?:第\s*\d+\s*页.*|\d+\s*(?:/\s*\d+)?)[-—–\s]*")
 _FULL_RATIO = 0.85
@@ -277,8 +250,9 @@ _MIN_FULL_WIDTH = 30  # in half-width units: pages of short lines are left alone
 
 def _rejoin_wrapped_lines(lines: list[str], running: frozenset[str] = frozenset()) -> list[str]:
     """Re-join lines the PDF wrapped mid-sentence: a near-full-width line without final punctuation."""
-    widths = [_width(line.strip()) for line in lines]
-    full = max(widths, default=0)
+    # display width: CJK and full-width characters count 2; gapped (table-like) lines don't set "full"
+    widths = [sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line.strip()) for line in lines]
+    full = max((w for w, line in zip(widths, lines) if "   " not in line.strip()), default=0)
     out: list[str] = []
     wrapped = False
     for line, width in zip(lines, widths):
@@ -287,34 +261,17 @@ def _rejoin_wrapped_lines(lines: list[str], running: frozenset[str] = frozenset(
             out[-1] = _glue(out[-1], stripped)
         else:
             out.append(line.rstrip())
-        wrapped = (
-            full >= _MIN_FULL_WIDTH
-            and width >= _FULL_RATIO * full
-            and not _ends_sentence(stripped)
-            and stripped not in running
-        )
+        ends_sentence = not stripped.rstrip(_CLOSERS) or stripped.rstrip(_CLOSERS)[-1] in _SENTENCE_END
+        wrapped = full >= _MIN_FULL_WIDTH and width >= _FULL_RATIO * full and not ends_sentence
+        wrapped = wrapped and stripped not in running
     return out
-
-
-def _width(text: str) -> int:
-    """Display width: CJK and full-width characters count 2, others 1."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _ends_sentence(line: str) -> bool:
-    """The line ends with sentence-final punctuation, possibly followed by closing quotes."""
-    core = line.rstrip(_CLOSERS)
-    return not core or core[-1] in _SENTENCE_END
 
 
 def _starts_block(line: str) -> bool:
     """An indented line, a numbered or bulleted item, or a page number: never a continuation."""
     stripped = line.strip()
-    return (
-        line.startswith(("\u3000", "  ", "\t"))
-        or bool(_ITEM_START.match(stripped))
-        or bool(_PAGE_NUMBER.fullmatch(stripped))
-    )
+    indented = line.startswith(("\u3000", "  ", "\t"))
+    return indented or bool(_ITEM_START.match(stripped) or _PAGE_NUMBER.fullmatch(stripped))
 
 
 def _glue(left: str, right: str) -> str:
@@ -326,18 +283,15 @@ def _glue(left: str, right: str) -> str:
 
 def _describe(exc: BaseException) -> str:
     """A short, one-line description of a third-party exception."""
-    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return message[:120]
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
 
-
-# --- HTML ---------------------------------------------------------------------------------------
 
 _DROP_TAGS = ["script", "style", "noscript", "iframe", "template", "svg", "object", "embed"]
 _CHROME_WORDS = re.compile(r"nav|menu|header|footer|breadcrumb|sidebar|share|print", re.I)
 _OWN_PARTS = re.compile(r"header|footer", re.I)  # an article's own header/footer holds its title, date
 _BLOCK_TAGS = frozenset(
     "p div li h1 h2 h3 h4 h5 h6 tr table ul ol dl dt dd section article main header footer "
-    "blockquote pre address figure figcaption hr center caption title".split()
+    "blockquote pre address figure figcaption hr center caption".split()
 )
 _SKIPPED_STRINGS = (PreformattedString, Script, Stylesheet, TemplateString)  # comments, doctype, code
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
@@ -367,8 +321,7 @@ def _is_chrome(tag: Tag) -> bool:
     own_part = tag.find_parent(["article", "main"]) is not None
     if tag.name in {"nav", "aside", "form"} or (tag.name in {"header", "footer"} and not own_part):
         return True
-    classes = tag.get("class") or []
-    label = " ".join([str(tag.get("id") or ""), str(tag.get("role") or ""), *map(str, classes)])
+    label = " ".join(str(value) for key in ("id", "class", "role") for value in tag.get_attribute_list(key) if value)
     return bool(_CHROME_WORDS.search(_OWN_PARTS.sub("", label) if own_part else label))
 
 

@@ -201,6 +201,20 @@ def test_html_without_article_inside_a_page_wide_form(tmp_path: Path) -> None:
     <div class="printbar">打印本页</div></form></BODY></HTML>"""
     doc = read_bytes(page.encode("utf-8"), name="page.htm")
     assert _collapse(doc.text) == _collapse("\n".join(paragraphs))
+    assert not [chrome for chrome in ("首页导航", "相关链接侧栏", "打印本页") if chrome in doc.text]
+
+
+def test_xhtml_with_xml_prolog_is_quiet() -> None:
+    page = """<?xml version="1.0" encoding="utf-8"?>
+    <!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">
+    <html xmlns="http://www.w3.org/1999/xhtml"><body><div class="menu">首页</div>
+    <div><h1>工作计划</h1><p>一、指导思想</p><p>坚持立德树人。</p></div></body></html>"""
+    assert read_bytes(page.encode(), name="plan.xhtml").text == "工作计划\n一、指导思想\n坚持立德树人。"
+
+
+def test_html_fragment_is_recognised_by_extension() -> None:
+    doc = read_bytes("<div><p>一、指导思想</p><p>坚持立德树人。</p></div>".encode(), name="plan.htm")
+    assert (doc.format, doc.text) == ("html", "一、指导思想\n坚持立德树人。")
 
 
 # --- PDF ------------------------------------------------------------------------------------------

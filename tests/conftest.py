@@ -1,0 +1,64 @@
+"""Shared fixtures: the real sample corpus built through the real pipeline into temp folders."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from app.main import create_app
+from app.snapshot import Snapshot
+from indexer.catalog import Passage, Plan, create_catalog_engine
+from indexer.pipeline import Pipeline
+from indexer.settings import DATA_DIR, Settings, get_settings
+
+SAMPLES = DATA_DIR / "corpus"
+
+
+def build_home(home: Path, corpus: Path | None = None) -> Settings:
+    """Index `corpus` (default: the samples) into a fresh PLANS_HOME and return its settings."""
+    settings = get_settings(plans_home=home, plans_reload_interval=-1)
+    report = Pipeline(settings).index([corpus or SAMPLES])
+    assert not report.failed, report.failed
+    return settings
+
+
+@pytest.fixture(scope="session")
+def sample_home(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The five sample plans, indexed once for the whole session (read-only for tests)."""
+    return build_home(tmp_path_factory.mktemp("samples"))
+
+
+@pytest.fixture(scope="session")
+def sample_snapshot(sample_home: Settings) -> Snapshot:
+    return Snapshot(sample_home.index_dir)
+
+
+@pytest.fixture(scope="session")
+def client(sample_home: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(sample_home)) as test_client:
+        yield test_client
+
+
+@pytest.fixture()
+def corpus_copy(tmp_path: Path) -> Path:
+    """A writable copy of the sample files, for tests that change, add or remove plans."""
+    target = tmp_path / "corpus"
+    shutil.copytree(SAMPLES, target)
+    return target
+
+
+def catalog_passages(settings: Settings) -> list[tuple[Plan, Passage]]:
+    """Every (plan, passage) straight from the catalog: the ground truth for brute-force checks."""
+    engine = create_catalog_engine(settings.catalog_url)
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as session:
+        rows = session.execute(select(Plan, Passage).join(Passage).order_by(Plan.id, Passage.ordinal)).all()
+        session.expunge_all()
+    engine.dispose()
+    return [(plan, passage) for plan, passage in rows]

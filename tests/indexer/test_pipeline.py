@@ -1,0 +1,115 @@
+"""Incremental indexing through the real pipeline: hashes, replacement, pruning, versions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+from whoosh.filedb.filestore import FileStorage
+
+from app.snapshot import Snapshot
+from indexer import store
+from indexer.cli import cli
+from indexer.errors import SchemaVersionError
+from indexer.pipeline import Pipeline
+from indexer.schema import build_schema
+from indexer.settings import Settings, get_settings
+from tests.conftest import catalog_passages
+
+
+def _settings(home: Path) -> Settings:
+    return get_settings(plans_home=home)
+
+
+def _state(settings: Settings) -> tuple[int, list[tuple[int, str]]]:
+    ix = store.open_index(settings.index_dir)
+    rows = [(plan.id, plan.updated_at.isoformat()) for plan, _ in catalog_passages(settings)]
+    return ix.latest_generation(), sorted(set(rows))
+
+
+def test_indexing_unchanged_files_twice_changes_nothing(tmp_path: Path, corpus_copy: Path) -> None:
+    settings = _settings(tmp_path / "home")
+    first = Pipeline(settings).index([corpus_copy])
+    assert first.count("added") == 5
+    before = _state(settings)
+    second = Pipeline(settings).index([corpus_copy])
+    assert second.count("unchanged") == 5 and second.count("added") == 0
+    assert _state(settings) == before
+
+
+def test_a_changed_file_replaces_its_plan_without_leftovers(tmp_path: Path, corpus_copy: Path) -> None:
+    """Also guards the Whoosh-Reloaded refresh() bug: a new reader never shows deleted passages."""
+    settings = _settings(tmp_path / "home")
+    Pipeline(settings).index([corpus_copy])
+    target = next(corpus_copy.glob("004_*.txt"))
+    target.write_text(target.read_text(encoding="utf-8") + "\n六、新增章节\n独一无二的补充内容。\n", encoding="utf-8")
+    report = Pipeline(settings).index([corpus_copy])
+    assert report.count("replaced") == 1 and report.count("unchanged") == 4
+    snapshot = Snapshot(settings.index_dir)
+    truth = catalog_passages(settings)
+    assert sorted(snapshot.passage_ids.tolist()) == sorted(p.id for _, p in truth)
+    assert len(set(snapshot.passage_ids.tolist())) == snapshot.size
+    assert len(snapshot.find("独一无二的补充内容").index) == 1
+    assert len(snapshot.plans) == 5
+
+
+def test_prune_removes_plans_whose_files_are_gone(tmp_path: Path, corpus_copy: Path) -> None:
+    settings = _settings(tmp_path / "home")
+    Pipeline(settings).index([corpus_copy])
+    gone = next(corpus_copy.glob("003_*.txt"))
+    gone.unlink()
+    assert Pipeline(settings).index([corpus_copy]).count("removed") == 0  # not without --prune
+    report = Pipeline(settings).index([corpus_copy], prune=True)
+    assert report.count("removed") == 1
+    snapshot = Snapshot(settings.index_dir)
+    assert len(snapshot.plans) == 4
+    assert "小教科" not in {p["school"] for p in snapshot.plans}
+    assert len({plan.id for plan, _ in catalog_passages(settings)}) == 4
+
+
+def test_bad_files_fail_alone(tmp_path: Path, corpus_copy: Path) -> None:
+    (corpus_copy / "empty.txt").write_bytes(b"")
+    (corpus_copy / "junk.txt").write_bytes(bytes(range(256)) * 8)
+    settings = _settings(tmp_path / "home")
+    report = Pipeline(settings).index([corpus_copy])
+    assert report.count("added") == 5
+    assert sorted(Path(o.source).name for o in report.failed) == ["empty.txt", "junk.txt"]
+    assert all(o.reason for o in report.failed)
+
+
+def test_an_index_of_another_schema_version_is_refused(tmp_path: Path) -> None:
+    directory = tmp_path / "index"
+    directory.mkdir()
+    schema = build_schema()
+    schema.version = 0
+    FileStorage(str(directory)).create_index(schema, indexname=store.INDEX_NAME)
+    with pytest.raises(SchemaVersionError, match="run `plans reindex`"):
+        store.open_index(directory)
+
+
+def test_reindex_rebuilds_the_same_index_from_the_catalog(tmp_path: Path, corpus_copy: Path) -> None:
+    settings = _settings(tmp_path / "home")
+    Pipeline(settings).index([corpus_copy])
+    before = Snapshot(settings.index_dir)
+    Pipeline(settings).reindex()
+    after = Snapshot(settings.index_dir)
+    assert after.texts == before.texts and after.sections == before.sections
+    assert after.key != before.key
+
+
+def test_cli_index_and_search(tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLANS_HOME", str(tmp_path / "home"))
+    runner = CliRunner()
+    result = runner.invoke(cli, ["index", str(corpus_copy)])
+    assert result.exit_code == 0, result.output
+    assert "5 added" in result.output
+    result = runner.invoke(cli, ["index", str(corpus_copy)])
+    assert "5 unchanged" in result.output
+    result = runner.invoke(cli, ["search", "劳动教育", "--json"])
+    assert result.exit_code == 0 and '"total": 8' in result.output
+    result = runner.invoke(cli, ["search", '"unclosed'])
+    assert result.exit_code == 2 and "引号没有闭合" in result.output
+    (corpus_copy / "broken.docx").write_text("not a word file")
+    result = runner.invoke(cli, ["index", str(corpus_copy)])
+    assert result.exit_code == 1 and "broken.docx" in result.output
