@@ -123,3 +123,97 @@ class Health(BaseModel):
     passages: int
     index_generation: int
     loaded_at: float
+
+
+# -- themes and comparison (app/themes.py, app/compare.py) ---------------------------------
+
+
+class ThemeEntry(BaseModel):
+    name: str
+    description: str
+    terms: list[str] = Field(description="Literal terms; a passage matches the theme when it contains any of them.")
+
+
+class ThemeList(BaseModel):
+    total: int
+    themes: list[ThemeEntry]
+
+
+class ThemeInfo(ThemeEntry):
+    kind: str = Field(description="dictionary (a theme of data/themes.yaml) or query (an ad-hoc query).")
+
+
+class Prominence(BaseModel):
+    in_heading: bool = Field(description="A heading of the plan names the theme.")
+    heading_depth: int | None = Field(description="Shallowest such heading: 0 = plan title, 1 = chapter, 2 …; null if none.")
+    sections: list[list[str]] = Field(description="Section paths of the matching passages, in document order ([] = before the first heading).")
+
+
+class Coverage(BaseModel):
+    passages: int = Field(description="Matching passages.")
+    share: float = Field(description="Characters of the matching passages / characters of the plan.")
+    mentions: int = Field(description="Occurrences of the theme's terms (overlapping matches merged: one per <mark>).")
+    per_10k: float = Field(description="Mentions per 10,000 characters of the plan.")
+
+
+class ColumnCoverage(Coverage):
+    prominence: Prominence
+
+
+class ThemePassage(PassageHit):
+    mentions: int = Field(description="Theme mentions in this passage.")
+    most_relevant: bool = Field(description="The plan's best passage for the theme (highest score).")
+
+
+class TermScore(BaseModel):
+    term: str
+    z: float = Field(description="z-score of the log-odds ratio (see `statistic`).")
+    count: int = Field(description="Occurrences in this plan's theme passages.")
+    others: int = Field(description="Occurrences in the other plans' theme passages.")
+
+
+class Commitment(BaseModel):
+    text: str = Field(description="A sentence with a number, frequency, duration or target.")
+    passage_id: int
+    mentions_theme: bool = Field(description="The sentence itself contains a theme term.")
+
+
+class Column(BaseModel):
+    document: PlanFields
+    status: str = Field(description="提及, or 未提及 for a plan with no matching passage (an explicit empty column).")
+    coverage: ColumnCoverage
+    passages: list[ThemePassage] = Field(description="Matching passages in document order.")
+    distinctive_terms: list[TermScore]
+    commitments: list[Commitment]
+
+
+class SharedTerm(BaseModel):
+    term: str
+    plans: int = Field(description="Mentioning plans whose theme passages contain the word.")
+    count: int
+
+
+class Comparison(BaseModel):
+    theme: ThemeInfo
+    filters: dict[str, str]
+    documents: int = Field(description="Columns (compared plans).")
+    mentioning: int = Field(description="Columns with at least one matching passage.")
+    statistic: dict[str, str] = Field(description="How distinctive terms are scored.")
+    shared_terms: list[SharedTerm] = Field(description="Words in the theme passages of at least half (and two) of the mentioning plans.")
+    columns: list[Column]
+
+
+class MatrixCell(Coverage):
+    document_id: int
+
+
+class MatrixRow(BaseModel):
+    theme: str
+    cells: list[MatrixCell] = Field(description="One per plan, in the order of `documents`; zeros explicit.")
+
+
+class Matrix(BaseModel):
+    themes: list[ThemeInfo]
+    filters: dict[str, str]
+    documents: list[PlanFields]
+    rows: list[MatrixRow]

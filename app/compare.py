@@ -1,0 +1,301 @@
+"""How plans treat one theme, side by side: coverage, passages, distinctive terms, commitments.
+
+A theme's passages are those matching it (any term of a dictionary theme; the query for an
+ad-hoc one). Counting rules, stated once:
+- `mentions`: occurrences of the theme's needles, overlapping matches of different needles
+  merged into one (exactly the <mark>s of the highlight), summed over the plan's passages;
+- `share`: the matching passages' characters / the plan's characters;
+- `per_10k`: mentions per 10,000 characters of the plan.
+Relevance is app.search.score (BM25 over literal counts, bonus when the theme is in the
+passage's own heading); the best passage of each plan is marked `most_relevant`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from app.highlighting import match_spans
+from app.query import QueryError
+from app.search import evaluate, parse_filter, passage_view, plan_summary, score
+from app.snapshot import Snapshot
+from app.themes import Theme
+from indexer.cleaning import normalize
+from indexer.settings import DATA_DIR
+
+NOT_MENTIONED, MENTIONED = "未提及", "提及"
+TOP_TERMS = 10
+MAX_SHARED_TERMS = 30
+ALPHA0 = 100.0  # total weight of the Dirichlet prior (pseudo-counts spread like the pooled vocabulary)
+STATISTIC = {
+    "name": "log-odds ratio with an informative Dirichlet prior (Monroe, Colaresi & Quinn 2008)",
+    "compares": "jieba words of this plan's theme passages vs the theme passages of the other compared plans",
+    "prior": f"alpha_w = {ALPHA0:g} × the word's share of all compared plans' theme passages",
+    "score": "z = delta / sqrt(1/(y_i+alpha_w) + 1/(y_j+alpha_w)); z > 1.96 is notable at 5%",
+    "removed": "stop words, numbers, one-character words, words that contain a theme term or are part of one",
+}
+FILTERS = ("school", "year", "region", "level")
+
+_SENTENCE_END = re.compile(r"[。！？；!?;\n]")  # on the display text (the fold turns \n into a space)
+_NUM = r"(?:\d+(?:\.\d+)?|[一二两三四五六七八九十百千半]+)"
+_SPAN = rf"(?<![第\d.一二两三四五六七八九十百千])(?!(?:三八|五一|五四|六一|七一|八一|十一)节){_NUM}(?:\s*[-~—–至到]\s*{_NUM})?"
+_QUANTIFIED = re.compile("|".join((
+    rf"{_SPAN}\s*(?:个?小时|分钟|课时|节课?|次|天|周|个月|个?学期)",  # 不少于1小时, 2-3小时, 两小时, 至少一次
+    r"(?<![第\d.])\d+(?:\.\d+)?\s*(?:个|名|人次?|所|项|篇|本|场|门|类|元|万|岁)",  # 10个, 200名
+    r"\d+(?:\.\d+)?\s*%|百分之[一二三四五六七八九十百]+",  # 覆盖率100%, 百分之百
+    r"每(?:天|日|周|月|学期|学年|年|季度|节课?|课时|班|生|人)",  # 每天, 每周, 每学期
+    r"全覆盖|零(?:事故|发生|容忍)",  # targets without a number
+)))
+_NUMERIC_WORD = re.compile(r"\d|^[第一二三四五六七八九十百千万亿两零〇几半]+(?:至|是|年级?|次|个|天|周|月|小时|学期|节|项|名)?$")
+
+
+class UnknownDocument(QueryError):
+    """`documents=` names a plan the index does not hold (a 400, like a bad query)."""
+
+    def __init__(self, document_id: int) -> None:
+        super().__init__("unknown_document", f"没有编号为 {document_id} 的计划（documents 参数）。")
+        self.document_id = document_id
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    """data/stopwords.txt, one word per line (# comments allowed)."""
+    lines = (DATA_DIR / "stopwords.txt").read_text(encoding="utf-8").splitlines()
+    return frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#"))
+
+
+def parse_documents(text: str | None) -> list[int] | None:
+    """`1,2,3` (either comma) -> ids; blank -> None (every plan); QueryError names a bad item."""
+    if text is None or not text.strip():
+        return None
+    ids = []
+    for item in text.replace("，", ",").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        if not item.isascii() or not item.isdigit() or len(item) > 18:
+            raise QueryError("bad_documents", f"documents 参数应为逗号分隔的计划编号（例如 1,2,3），“{item[:20]}”不是编号。")
+        ids.append(int(item))
+    return ids or None
+
+
+def select_plans(snapshot: Snapshot, document_ids: Sequence[int] | None, filters: Mapping[str, str | None]) -> list[int]:
+    """Plan indices to compare: as requested, else every plan by (year, id); filters narrow both."""
+    if document_ids:
+        chosen: list[int] = []
+        for document_id in document_ids:
+            plan = snapshot.plan_by_id.get(document_id)
+            if plan is None:
+                raise UnknownDocument(document_id)
+            if plan not in chosen:
+                chosen.append(plan)
+    else:
+        chosen = sorted(range(len(snapshot.plans)),
+                        key=lambda p: (snapshot.plans[p].get("year") or 9999, snapshot.plans[p]["id"]))
+    keep = np.ones(len(snapshot.plans), bool)
+    for name, value in clean_filters(filters).items():
+        in_filter = np.zeros(len(snapshot.plans), bool)
+        in_filter[snapshot.passage_plan[evaluate(snapshot, parse_filter(name, value))]] = True
+        keep &= in_filter
+    return [p for p in chosen if keep[p]]
+
+
+def clean_filters(filters: Mapping[str, str | None]) -> dict[str, str]:
+    return {k: v.strip() for k, v in filters.items() if k in FILTERS and v is not None and v.strip()}
+
+
+def plan_slices(snapshot: Snapshot, hits: np.ndarray, plans: Sequence[int]) -> dict[int, slice]:
+    """Each plan's part of `hits` (sorted; a plan's passages are contiguous, so owners are too)."""
+    owners = snapshot.passage_plan[hits]
+    wanted = np.asarray(plans, np.int32)
+    lows, highs = np.searchsorted(owners, wanted, "left"), np.searchsorted(owners, wanted, "right")
+    return {int(p): slice(int(lo), int(hi)) for p, lo, hi in zip(wanted, lows, highs)}
+
+
+def theme_passages(snapshot: Snapshot, theme: Theme) -> np.ndarray:
+    """Sorted indices of every passage matching the theme (all plans)."""
+    return np.flatnonzero(evaluate(snapshot, theme.node)).astype(np.int32)
+
+
+def coverage(snapshot: Snapshot, plan: int, members: np.ndarray, mentions: int) -> dict[str, Any]:
+    """{"passages", "share", "mentions", "per_10k"} of one plan; zeros when nothing matches."""
+    chars = int(snapshot.plan_chars[plan])
+    matched = int(snapshot.lengths[members].sum()) if len(members) else 0
+    return {
+        "passages": int(len(members)),
+        "share": round(matched / chars, 4) if chars else 0.0,
+        "mentions": mentions,
+        "per_10k": round(mentions * 10_000 / chars, 2) if chars else 0.0,
+    }
+
+
+def mention_counts(snapshot: Snapshot, members: np.ndarray, needles: list[str]) -> list[int]:
+    """Mentions in each passage: merged match spans, i.e. one per <mark> of the highlight."""
+    return [len(match_spans(snapshot.normalized[i], needles)) for i in members]
+
+
+def compare(snapshot: Snapshot, theme: Theme, document_ids: Sequence[int] | None = None,
+            filters: Mapping[str, str | None] | None = None) -> dict[str, Any]:
+    """The comparison: {"theme", "filters", "documents", "mentioning", "statistic", "shared_terms", "columns"}."""
+    filters = clean_filters(filters or {})
+    plans = select_plans(snapshot, document_ids, filters)
+    hits = theme_passages(snapshot, theme)
+    needles = theme.needles
+    scores = score(snapshot, hits, theme.term_nodes)
+    by_plan = plan_slices(snapshot, hits, plans)
+    counts = {p: _word_counts(snapshot, hits[rows], needles) for p, rows in by_plan.items() if rows.stop > rows.start}
+    pooled: Counter[str] = Counter()
+    for words in counts.values():
+        pooled.update(words)
+    columns = [_column(snapshot, p, hits[by_plan[p]], scores[by_plan[p]], needles, counts.get(p), pooled) for p in plans]
+    return {
+        "theme": theme.describe(),
+        "filters": filters,
+        "documents": len(columns),
+        "mentioning": len(counts),
+        "statistic": STATISTIC,
+        "shared_terms": shared_terms(counts),
+        "columns": columns,
+    }
+
+
+def _column(snapshot: Snapshot, plan: int, members: np.ndarray, member_scores: np.ndarray,
+            needles: list[str], words: Counter[str] | None, pooled: Counter[str]) -> dict[str, Any]:
+    per_passage = mention_counts(snapshot, members, needles)
+    best = int(np.argmax(member_scores)) if len(members) else -1  # argmax: first of equal scores
+    passages = []
+    for k, i in enumerate(members):
+        view = passage_view(snapshot, int(i), needles, float(member_scores[k]))
+        view.update(mentions=per_passage[k], most_relevant=k == best)
+        passages.append(view)
+    return {
+        "document": plan_summary(snapshot.plans[plan]),
+        "status": MENTIONED if len(members) else NOT_MENTIONED,
+        "coverage": {**coverage(snapshot, plan, members, sum(per_passage)),
+                     "prominence": prominence(snapshot, plan, members, needles)},
+        "passages": passages,
+        "distinctive_terms": distinctive_terms(words, pooled) if words else [],
+        "commitments": commitments(snapshot, members, needles),
+    }
+
+
+def prominence(snapshot: Snapshot, plan: int, members: np.ndarray, needles: list[str]) -> dict[str, Any]:
+    """{"in_heading", "heading_depth" (0 = plan title, 1 = chapter, None), "sections": [paths]}."""
+    depths: list[int] = []
+    for i in members:  # every heading opens a passage, so a heading naming the theme opens a matching one
+        section = snapshot.sections[i]
+        if snapshot.heading_lengths[i] and any(n in normalize(section[-1]) for n in needles):
+            depths.append(0 if _is_title(snapshot, plan, int(i)) else len(section))
+    sections: list[list[str]] = []
+    for i in members:
+        if list(snapshot.sections[i]) not in sections:  # [] is the text before the first heading
+            sections.append(list(snapshot.sections[i]))
+    return {"in_heading": bool(depths), "heading_depth": min(depths) if depths else None, "sections": sections}
+
+
+def _is_title(snapshot: Snapshot, plan: int, i: int) -> bool:
+    """The plan's title line is a passage of its own whose one-heading path is the title."""
+    title = snapshot.plans[plan].get("title")
+    section = snapshot.sections[i]
+    return i == snapshot.plan_first[plan] and len(section) == 1 and bool(title) and title.startswith(section[0].rstrip("…"))
+
+
+def _word_counts(snapshot: Snapshot, members: np.ndarray, needles: list[str]) -> Counter[str]:
+    """Content words of the passages (stored jieba tokens), without the theme's terms or their parts."""
+    stop = stopwords()
+    counts: Counter[str] = Counter()
+    for i in members:
+        counts.update(snapshot.tokens[i].split())
+    return Counter({
+        w: n for w, n in counts.items()
+        if len(w) > 1 and w not in stop and not _NUMERIC_WORD.search(w) and not any(x in w or w in x for x in needles)
+    })
+
+
+def distinctive_terms(mine: Counter[str], pooled: Counter[str], top: int = TOP_TERMS) -> list[dict[str, Any]]:
+    """Words over-represented in `mine` vs the rest of `pooled` (all compared plans, mine included):
+    [{"term", "z", "count", "others"}], z > 0, best first."""
+    n_pool, n_i = sum(pooled.values()), sum(mine.values())
+    n_j = n_pool - n_i
+    if not n_i:
+        return []
+    found = []
+    for word, y_i in mine.items():
+        alpha = ALPHA0 * pooled[word] / n_pool
+        y_j = pooled[word] - y_i
+        delta = _log_odds(y_i + alpha, n_i + ALPHA0) - _log_odds(y_j + alpha, n_j + ALPHA0)
+        z = delta / math.sqrt(1 / (y_i + alpha) + 1 / (y_j + alpha))
+        if z > 0:
+            found.append((z, y_i, word, y_j))
+    found.sort(key=lambda t: (-t[0], -t[1], t[2]))
+    return [{"term": w, "z": round(z, 3), "count": y, "others": o} for z, y, w, o in found[:top]]
+
+
+def _log_odds(count: float, total: float) -> float:
+    return math.log(count / max(total - count, 1e-9))
+
+
+def shared_terms(counts: Mapping[int, Counter[str]]) -> list[dict[str, Any]]:
+    """Words in the theme passages of at least half (and two) of the mentioning plans: [{"term", "plans", "count"}]."""
+    if len(counts) < 2:
+        return []
+    plans_with: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    for c in counts.values():
+        plans_with.update(c.keys())
+        total.update(c)
+    need = max(2, math.ceil(len(counts) / 2))
+    shared = [(n, total[w], w) for w, n in plans_with.items() if n >= need]
+    shared.sort(key=lambda t: (-t[0], -t[1], t[2]))
+    return [{"term": w, "plans": n, "count": c} for n, c, w in shared[:MAX_SHARED_TERMS]]
+
+
+def commitments(snapshot: Snapshot, members: np.ndarray, needles: list[str]) -> list[dict[str, Any]]:
+    """Sentences of the passages with numbers, frequencies, durations or targets:
+    [{"text", "passage_id", "mentions_theme"}] in document order, duplicates dropped."""
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for i in members:
+        text, folded = snapshot.texts[i], snapshot.normalized[i]
+        start = 0
+        for end in [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text)]:
+            sentence, fold = text[start:end].strip(), folded[start:end]
+            start = end
+            if sentence and sentence not in seen and _QUANTIFIED.search(fold):
+                seen.add(sentence)
+                out.append({"text": sentence, "passage_id": int(snapshot.passage_ids[i]),
+                            "mentions_theme": any(n in fold for n in needles)})
+    return out
+
+
+def is_quantified(sentence: str) -> bool:
+    """Whether a (normalised) sentence states a number, frequency, duration or target."""
+    return _QUANTIFIED.search(sentence) is not None
+
+
+def matrix(snapshot: Snapshot, themes: Sequence[Theme], document_ids: Sequence[int] | None = None,
+           filters: Mapping[str, str | None] | None = None) -> dict[str, Any]:
+    """Themes × plans: {"themes", "filters", "documents": [plan…], "rows": [{"theme", "cells": [...]}]}."""
+    filters = clean_filters(filters or {})
+    plans = select_plans(snapshot, document_ids, filters)
+    rows = []
+    for theme in themes:
+        hits = theme_passages(snapshot, theme)
+        cells = []
+        for p, part in plan_slices(snapshot, hits, plans).items():
+            members = hits[part]
+            mentions = sum(mention_counts(snapshot, members, theme.needles))
+            cells.append({"document_id": snapshot.plans[p]["id"], **coverage(snapshot, p, members, mentions)})
+        rows.append({"theme": theme.name, "cells": cells})
+    return {
+        "themes": [t.describe() for t in themes],
+        "filters": filters,
+        "documents": [plan_summary(snapshot.plans[p]) for p in plans],
+        "rows": rows,
+    }

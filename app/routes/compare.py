@@ -1,0 +1,89 @@
+"""Theme routes: the dictionary, the side-by-side comparison and the matrix (JSON, CSV, XLSX)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from app import models
+from app.compare import compare, matrix, parse_documents
+from app.export import (
+    COMPARE_HEADER, CSV_TYPE, MATRIX_HEADER, XLSX_TYPE, compare_rows, compare_sheets, content_disposition,
+    matrix_rows, matrix_sheets, to_csv, to_xlsx,
+)
+from app.routes.api import ERRORS, SnapshotDep
+from app.themes import ThemeBook
+
+router = APIRouter(prefix="", tags=["themes"])
+FILES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "JSON, or a CSV / XLSX download with format=csv|xlsx.",
+          "content": {"text/csv": {}, XLSX_TYPE: {}}},
+    **ERRORS,
+}
+
+
+def current_themes(request: Request) -> ThemeBook:
+    return request.app.state.themes  # type: ignore[no-any-return]
+
+
+ThemesDep = Annotated[ThemeBook, Depends(current_themes)]
+Documents = Annotated[str | None, Query(max_length=2000, description="Plan ids, comma-separated (1,2,3), in column order; default: every plan by year then id.")]
+School = Annotated[str | None, Query(max_length=200, description="Only plans whose school contains this.")]
+Year = Annotated[str | None, Query(max_length=20, description="A year (2024) or a range (2022-2024).")]
+Region = Annotated[str | None, Query(max_length=200, description="Only plans whose region contains this.")]
+Level = Annotated[str | None, Query(max_length=50, description="Only plans of this level (小学, 初中, 教育行政 …).")]
+Format = Annotated[str, Query(pattern="^(json|csv|xlsx)$", description="json, or csv / xlsx as a download.")]
+
+
+@router.get("/api/themes", response_model=models.ThemeList, summary="The theme dictionary")
+def api_themes(themes: ThemesDep) -> dict[str, Any]:
+    return themes.listing()
+
+
+@router.get("/api/compare", response_model=models.Comparison, responses=FILES, summary="How each plan treats one theme")
+def api_compare(
+    snapshot: SnapshotDep,
+    themes: ThemesDep,
+    theme: Annotated[str, Query(min_length=1, max_length=500, description="A dictionary theme name, or a query in the query language.")],
+    documents: Documents = None,
+    school: School = None,
+    year: Year = None,
+    region: Region = None,
+    level: Level = None,
+    format: Format = "json",
+) -> Any:
+    chosen = themes.resolve(theme)
+    filters = {"school": school, "year": year, "region": region, "level": level}
+    result = compare(snapshot, chosen, parse_documents(documents), filters)
+    if format == "csv":
+        return _download(to_csv(COMPARE_HEADER, compare_rows(result)), CSV_TYPE, "compare", chosen.name, "csv")
+    if format == "xlsx":
+        return _download(to_xlsx(compare_sheets(result)), XLSX_TYPE, "compare", chosen.name, "xlsx")
+    return result
+
+
+@router.get("/api/matrix", response_model=models.Matrix, responses=FILES, summary="Coverage of themes × plans")
+def api_matrix(
+    snapshot: SnapshotDep,
+    themes: ThemesDep,
+    themes_param: Annotated[str | None, Query(alias="themes", max_length=5000, description="Theme names or queries, comma-separated; default: the whole dictionary.")] = None,
+    documents: Documents = None,
+    school: School = None,
+    year: Year = None,
+    region: Region = None,
+    level: Level = None,
+    format: Format = "json",
+) -> Any:
+    filters = {"school": school, "year": year, "region": region, "level": level}
+    result = matrix(snapshot, themes.resolve_list(themes_param), parse_documents(documents), filters)
+    label = "" if themes_param is None else "_".join(r["theme"] for r in result["rows"])
+    if format == "csv":
+        return _download(to_csv(MATRIX_HEADER, matrix_rows(result)), CSV_TYPE, "matrix", label, "csv")
+    if format == "xlsx":
+        return _download(to_xlsx(matrix_sheets(result)), XLSX_TYPE, "matrix", label, "xlsx")
+    return result
+
+
+def _download(body: bytes, media_type: str, kind: str, label: str, extension: str) -> Response:
+    return Response(body, media_type=media_type, headers={"Content-Disposition": content_disposition(kind, label, extension)})

@@ -1,0 +1,321 @@
+"""/api/compare and /api/matrix on the sample plans, checked against brute-force counts."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from app.compare import is_quantified, stopwords
+from app.snapshot import Snapshot
+from app.themes import load_themes
+from indexer.cleaning import normalize
+from indexer.cli import cli
+from indexer.settings import DATA_DIR, Settings
+from tests.conftest import catalog_passages
+
+BOOK = load_themes(DATA_DIR / "themes.yaml")
+Oracle = Callable[[str], bool]
+
+
+def _get(client: TestClient, url: str, **params: Any) -> dict[str, Any]:
+    response = client.get(url, params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _column(result: dict[str, Any], school: str) -> dict[str, Any]:
+    return next(c for c in result["columns"] if c["document"]["school"] == school)
+
+
+def _best(column: dict[str, Any]) -> dict[str, Any]:
+    best = [p for p in column["passages"] if p["most_relevant"]]
+    assert len(best) == 1
+    return best[0]
+
+
+# -- the acceptance on 劳动教育 ------------------------------------------------------------
+
+LABOUR_ITEMS = [
+    ("海王路小学教育集团", "17.深化劳动教育"),
+    ("临淄区金茵小学", "6.劳动育人"),
+    ("小教科", "3.推进劳动实践育人"),  # 怀柔区
+]
+
+
+@pytest.mark.parametrize(("school", "item"), LABOUR_ITEMS)
+def test_each_plan_puts_its_own_labour_item_first(client: TestClient, school: str, item: str) -> None:
+    column = _column(_get(client, "/api/compare", theme="劳动教育"), school)
+    best = _best(column)
+    assert best["section"][-1].startswith(item)
+    assert best["text"].startswith(item)
+    assert column["coverage"]["prominence"]["in_heading"]
+
+
+def test_a_plan_that_mentions_labour_in_passing_has_lower_coverage(client: TestClient) -> None:
+    result = _get(client, "/api/compare", theme="劳动教育")
+    passing = _column(result, "淄博高新区第一小学")["coverage"]
+    assert passing["passages"] == 1 and passing["mentions"] == 1
+    for school, _ in LABOUR_ITEMS:
+        coverage = _column(result, school)["coverage"]
+        assert coverage["mentions"] > passing["mentions"]
+        assert coverage["per_10k"] > passing["per_10k"]
+
+
+def test_prominence_names_heading_level_and_sections(client: TestClient) -> None:
+    prominence = _column(_get(client, "/api/compare", theme="劳动教育"), "海王路小学教育集团")["coverage"]["prominence"]
+    assert prominence == {
+        "in_heading": True,
+        "heading_depth": 3,
+        "sections": [["三、聚力实现四大突破，凸显集团发展融合优势", "（一）在增强德育实效上实现突破", "17.深化劳动教育"]],
+    }
+    titled = _column(_get(client, "/api/compare", theme="工作计划"), "临淄区金茵小学")["coverage"]["prominence"]
+    assert titled["heading_depth"] == 0  # the plan's title names it
+    unnamed = _column(_get(client, "/api/compare", theme="劳动教育"), "常州市焦溪小学")["coverage"]["prominence"]
+    assert unnamed["in_heading"] is False and unnamed["heading_depth"] is None
+
+
+# -- coverage equals brute force -----------------------------------------------------------
+
+def _spans(text: str, needle: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.start() + len(needle)) for m in re.finditer(f"(?={re.escape(needle)})", text)]
+
+
+def _mentions(text: str, needles: list[str]) -> int:
+    """Occurrences, overlapping ones of different needles counted once (written apart from the app)."""
+    spans = sorted({s for n in needles for s in _spans(text, n)})
+    starts = {s for s, _ in spans}
+    return sum(1 for s in starts if max((e for s2, e in spans if s2 < s), default=-1) <= s)
+
+
+def _truth(home: Settings, oracle: Oracle, needles: list[str]) -> dict[int, dict[str, Any]]:
+    """Per plan id: matching passage ids, passages, share, mentions, per_10k."""
+    out: dict[int, dict[str, Any]] = {}
+    for plan, passage in catalog_passages(home):
+        row = out.setdefault(plan.id, {"ids": [], "chars": 0, "mentions": 0, "plan_chars": plan.chars})
+        text = normalize(passage.text)
+        if oracle(text):
+            row["ids"].append(passage.id)
+            row["chars"] += len(passage.text)
+            row["mentions"] += _mentions(text, needles)
+    for row in out.values():
+        row["passages"] = len(row["ids"])
+        row["share"] = round(row["chars"] / row["plan_chars"], 4)
+        row["per_10k"] = round(row["mentions"] * 10_000 / row["plan_chars"], 2)
+    return out
+
+
+def _any(*needles: str) -> Oracle:
+    return lambda text: any(normalize(n) in text for n in needles)
+
+
+THEMES: list[tuple[str, Oracle, list[str]]] = [
+    *[(t.name, _any(*t.terms), t.needles) for t in BOOK if t.name in ("劳动教育", "体育与健康", "特殊教育与融合教育", "家校社协同")],
+    ("劳动 -家务", lambda t: "劳动" in t and "家务" not in t, ["劳动"]),
+    ('"家校" OR 家长', _any("家校", "家长"), ["家校", "家长"]),
+    ("德", _any("德"), ["德"]),  # a single character: many overlapping neighbours
+]
+
+
+@pytest.mark.parametrize(("theme", "oracle", "needles"), THEMES, ids=[t[0] for t in THEMES])
+def test_compare_coverage_equals_brute_force(client: TestClient, sample_home: Settings,
+                                             theme: str, oracle: Oracle, needles: list[str]) -> None:
+    truth = _truth(sample_home, oracle, needles)
+    result = _get(client, "/api/compare", theme=theme)
+    assert result["documents"] == len(truth)
+    assert result["mentioning"] == sum(1 for t in truth.values() if t["passages"])
+    for column in result["columns"]:
+        expected = truth[column["document"]["document_id"]]
+        coverage = {k: v for k, v in column["coverage"].items() if k != "prominence"}
+        assert coverage == {k: expected[k] for k in ("passages", "share", "mentions", "per_10k")}
+        assert [p["id"] for p in column["passages"]] == expected["ids"]  # document order
+        assert [p["mentions"] for p in column["passages"]] == [p["highlight"].count("<mark>") for p in column["passages"]]
+        assert column["status"] == ("提及" if expected["passages"] else "未提及")
+
+
+def test_matrix_equals_brute_force_for_every_theme(client: TestClient, sample_home: Settings) -> None:
+    result = _get(client, "/api/matrix")
+    assert [r["theme"] for r in result["rows"]] == [t.name for t in BOOK]
+    for theme, row in zip(BOOK, result["rows"]):
+        truth = _truth(sample_home, _any(*theme.terms), theme.needles)
+        assert len(row["cells"]) == len(result["documents"]) == len(truth)  # zeros explicit
+        for cell in row["cells"]:
+            expected = truth[cell["document_id"]]
+            assert cell == {"document_id": cell["document_id"],
+                            **{k: expected[k] for k in ("passages", "mentions", "share", "per_10k")}}, theme.name
+
+
+def test_a_plan_that_never_mentions_the_theme_is_an_explicit_empty_column(client: TestClient) -> None:
+    result = _get(client, "/api/compare", theme="特殊教育与融合教育")
+    assert result["documents"] == 5 and result["mentioning"] == 1
+    for column in result["columns"]:
+        if column["document"]["school"] == "小教科":  # 怀柔区: 特殊教育, 融合教育
+            assert column["status"] == "提及"
+            continue
+        assert column["status"] == "未提及"
+        assert column["coverage"] == {"passages": 0, "share": 0.0, "mentions": 0, "per_10k": 0.0,
+                                      "prominence": {"in_heading": False, "heading_depth": None, "sections": []}}
+        assert column["passages"] == column["distinctive_terms"] == column["commitments"] == []
+
+
+# -- plan selection ------------------------------------------------------------------------
+
+SELECTION = [
+    ({}, [4, 5, 1, 2, 3]),  # by year, then id
+    ({"documents": "3,1"}, [3, 1]),  # as requested
+    ({"documents": "3，1,3"}, [3, 1]),  # either comma, duplicates once
+    ({"year": "2024"}, [1, 2]),
+    ({"region": "淄博"}, [2, 3]),
+    ({"level": "教育行政"}, [4]),
+    ({"documents": "3,1,2", "region": "淄博"}, [3, 2]),
+    ({"school": "没有这所学校"}, []),
+]
+
+
+@pytest.mark.parametrize(("params", "ids"), SELECTION, ids=[str(p) for p, _ in SELECTION])
+def test_columns_follow_documents_and_filters(client: TestClient, params: dict[str, str], ids: list[int]) -> None:
+    for url, key in (("/api/compare", "columns"), ("/api/matrix", "documents")):
+        body = _get(client, url, **({"theme": "劳动教育"} if url == "/api/compare" else {}), **params)
+        found = [c["document"]["document_id"] for c in body[key]] if key == "columns" else [d["document_id"] for d in body[key]]
+        assert found == ids
+
+
+BAD = [
+    ("/api/compare", {"theme": "劳动教育", "documents": "1,99"}, "unknown_document", "99"),
+    ("/api/matrix", {"documents": "7"}, "unknown_document", "7"),
+    ("/api/compare", {"theme": "劳动教育", "documents": "1,x"}, "bad_documents", "x"),
+    ("/api/compare", {"theme": "劳动教育", "documents": "-1"}, "bad_documents", "-1"),
+    ("/api/compare", {"theme": "(劳动"}, "unbalanced_parenthesis", "括号"),
+    ("/api/compare", {"theme": '"劳动'}, "unbalanced_quote", "引号"),
+    ("/api/compare", {"theme": "year:2024"}, "no_terms", "主题"),
+    ("/api/compare", {"theme": "-劳动"}, "only_negative", "排除"),
+    ("/api/compare", {"theme": ""}, "invalid_parameter", "theme"),
+    ("/api/compare", {}, "invalid_parameter", "theme"),
+    ("/api/compare", {"theme": "劳" * 501}, "invalid_parameter", "theme"),
+    ("/api/compare", {"theme": "劳动教育", "year": "二〇二四"}, "bad_year", "年份"),
+    ("/api/compare", {"theme": "劳动教育", "format": "pdf"}, "invalid_parameter", "format"),
+    ("/api/matrix", {"themes": "美育,(x"}, "unbalanced_parenthesis", "括号"),
+    ("/api/matrix", {"themes": ",，"}, "empty", "themes"),
+    ("/api/compare", {"theme": "劳动\x00"}, "control_character", "控制字符"),
+]
+
+
+@pytest.mark.parametrize(("url", "params", "code", "says"), BAD, ids=[f"{u}-{c}-{s}" for u, _, c, s in BAD])
+def test_bad_parameters_get_400_saying_what(client: TestClient, url: str, params: dict[str, str], code: str, says: str) -> None:
+    response = client.get(url, params=params)
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["error"] == code
+    assert says in body["message"]
+
+
+# -- distinctive and shared terms ----------------------------------------------------------
+
+def _theme_tokens(snapshot: Snapshot, column: dict[str, Any]) -> Counter[str]:
+    index = {int(pid): i for i, pid in enumerate(snapshot.passage_ids)}
+    return Counter(w for p in column["passages"] for w in snapshot.tokens[index[p["id"]]].split())
+
+
+@pytest.mark.parametrize("theme", ["劳动教育", "体育与健康", "家校社协同"])
+def test_distinctive_terms_are_counted_words_without_noise(client: TestClient, sample_snapshot: Snapshot, theme: str) -> None:
+    result = _get(client, "/api/compare", theme=theme)
+    assert "log-odds" in result["statistic"]["name"] and "Dirichlet" in result["statistic"]["name"]
+    needles = BOOK.get(theme).needles  # type: ignore[union-attr]
+    tokens = {c["document"]["document_id"]: _theme_tokens(sample_snapshot, c) for c in result["columns"]}
+    for column in result["columns"]:
+        terms = column["distinctive_terms"]
+        assert len(terms) <= 10
+        assert [t["z"] for t in terms] == sorted((t["z"] for t in terms), reverse=True)
+        mine = tokens[column["document"]["document_id"]]
+        for t in terms:
+            word = t["term"]
+            assert len(word) > 1 and word not in stopwords() and not re.search(r"\d", word)
+            assert not any(n in word or word in n for n in needles)
+            assert t["z"] > 0
+            assert t["count"] == mine[word]
+            assert t["others"] == sum(c[word] for d, c in tokens.items() if d != column["document"]["document_id"])
+
+
+def test_a_plans_own_vocabulary_is_distinctive(client: TestClient) -> None:
+    column = _column(_get(client, "/api/compare", theme="劳动教育"), "海王路小学教育集团")
+    assert column["distinctive_terms"][0]["term"] == "心灵"  # 心灵疗愈, 心灵花园: its labour base
+
+
+def test_shared_terms_occur_in_at_least_half_the_mentioning_plans(client: TestClient, sample_snapshot: Snapshot) -> None:
+    result = _get(client, "/api/compare", theme="劳动教育")
+    present = [set(_theme_tokens(sample_snapshot, c)) for c in result["columns"] if c["passages"]]
+    assert result["shared_terms"]
+    for term in result["shared_terms"]:
+        holders = sum(term["term"] in words for words in present)
+        assert holders == term["plans"] >= max(2, math.ceil(len(present) / 2))
+
+
+# -- quantified commitments ----------------------------------------------------------------
+
+COMMITMENTS = [
+    ("体育与健康", "海王路小学教育集团",
+     "实施学生体质健康提升行动，强化体质健康监测，落实“一天一节体育课”，确保学生每天在校中等及以上强度体育锻炼不少于1小时。"),
+    ("体育与健康", "常州市焦溪小学", "积极开展“阳光体育”活动，确保学生每天至少有一小时的体育锻炼活动，全面提高学生体质；"),
+    ("体育与健康", "淄博高新区第一小学",
+     "落实阳光体育活动要求，保证学生每天两小时校园体育活动时间，组织开展大课间体育活动、体育课、课外活动等，丰富学生体育锻炼形式。"),
+    ("劳动教育", "临淄区金茵小学", "通过“五育”云平台“劳动分享”活动写实,进一步推进每周家务劳动常态化,保证每周时长2-3小时。"),
+    ("劳动教育", "小教科", "每周课外活动和家庭生活中劳动时间,小学一至二年级不少于2小时,其他年级不少于3小时。"),
+    ("劳动教育", "小教科", "科室工作人员每周至少一次,随机入校开展工作检查,重点围绕“双减”、常态课质量、作业管理、课后服务、德育活动、劳动教育、家校协同等工作落实情况进行随机抽检,建立问题台账,及时督促整改,并对重点问题予以通报。"),
+]
+
+
+@pytest.mark.parametrize(("theme", "school", "sentence"), COMMITMENTS, ids=[f"{t}-{s}" for t, s, _ in COMMITMENTS])
+def test_quantified_commitments_are_real_sentences(client: TestClient, theme: str, school: str, sentence: str) -> None:
+    column = _column(_get(client, "/api/compare", theme=theme), school)
+    texts = {p["id"]: p["text"] for p in column["passages"]}
+    found = [c for c in column["commitments"] if c["text"] == sentence]
+    assert len(found) == 1
+    for commitment in column["commitments"]:
+        assert commitment["text"] in texts[commitment["passage_id"]]
+
+
+QUANTIFIED = [
+    ("不少于1小时", True), ("每周2-3小时", True), ("每学期至少一次", True), ("覆盖率100％", True), ("每天", True),
+    ("每月", True), ("两小时", True), ("确保每生掌握2项运动技能", True), ("实现全覆盖", True), ("一天一节体育课", True),
+    ("2024年学校工作指导思想", False), ("六一节系列活动", False), ("第二学期开展", False), ("三年行动计划", False),
+    ("17.深化劳动教育。", False), ("2025-2026学年", False), ("推进“十个一”项目进课程", False), ("一是为了自立自理", False),
+]
+
+
+@pytest.mark.parametrize(("sentence", "expected"), QUANTIFIED, ids=[s for s, _ in QUANTIFIED])
+def test_what_counts_as_quantified(sentence: str, expected: bool) -> None:
+    assert is_quantified(normalize(sentence)) is expected
+
+
+# -- the command line ----------------------------------------------------------------------
+
+def test_cli_compare_prints_a_table_json_and_files(sample_home: Settings, tmp_path: Any) -> None:
+    runner = CliRunner()
+    env = {"PLANS_HOME": str(sample_home.plans_home)}
+    table = runner.invoke(cli, ["compare", "劳动教育", "--documents", "1,3"], env=env)
+    assert table.exit_code == 0, table.output
+    assert "海王路小学教育集团" in table.output and "17.深化劳动教育" in table.output
+    assert table.output.index("海王路") < table.output.index("淄博高新区")
+    as_json = runner.invoke(cli, ["compare", "劳动教育", "--format", "json"], env=env)
+    assert as_json.exit_code == 0
+    assert [c["document"]["document_id"] for c in json.loads(as_json.stdout)["columns"]] == [4, 5, 1, 2, 3]
+    out = tmp_path / "labour.xlsx"
+    written = runner.invoke(cli, ["compare", "劳动教育", "--format", "xlsx", "--output", str(out)], env=env)
+    assert written.exit_code == 0 and out.read_bytes()[:2] == b"PK"
+    bad = runner.invoke(cli, ["compare", "劳动教育", "--documents", "9"], env=env)
+    assert bad.exit_code == 2 and "9" in bad.output
+
+
+def test_cli_matrix_prints_mentions(sample_home: Settings) -> None:
+    result = CliRunner().invoke(cli, ["matrix", "--themes", "劳动教育,美育"], env={"PLANS_HOME": str(sample_home.plans_home)})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[1].split() == ["劳动教育", "10", "15", "10", "22", "1"]
+    assert lines[2].split()[0] == "美育" and lines[2].split()[1] == "0"
