@@ -8,11 +8,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.query import QueryError
-from app.routes import api
+from app.routes import admin, api, pages
+from app.security import SecurityHeaders
+from app.routes import compare as compare_routes
 from app.snapshot import SnapshotHolder
+from app.themes import load_themes
 from indexer.settings import Settings, get_settings
 
 DESCRIPTION = """
@@ -29,20 +33,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.holder = SnapshotHolder(settings.index_dir, reload_interval=settings.plans_reload_interval)
+        app.state.themes = load_themes(settings.plans_themes)  # a bad dictionary stops start-up, naming the entry
         yield
 
-    app = FastAPI(title="学校工作计划检索", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    # No /docs or /redoc: Swagger UI loads its assets from a CDN and runs inline script;
+    # the OpenAPI description itself is at /openapi.json.
+    app = FastAPI(title="学校工作计划检索", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
+    app.add_middleware(SecurityHeaders)
     app.state.settings = settings
     app.include_router(api.router)
+    app.include_router(admin.router)
+    app.include_router(compare_routes.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
+    app.state.templates = pages.build_templates()
     _install_error_handlers(app)
     return app
 
 
-def _error(status: int, code: str, message: str, position: int | None = None) -> JSONResponse:
+def _error(
+    status: int, code: str, message: str, position: int | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
     body: dict[str, object] = {"error": code, "message": message}
     if position is not None:
         body["position"] = position
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -60,6 +76,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}.get(exc.status_code, "http_error")
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden",
+                413: "too_large", 422: "unreadable_file", 503: "unavailable"}.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        return _error(exc.status_code, code, message)
+        return _error(exc.status_code, code, message, headers=exc.headers)
