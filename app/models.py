@@ -91,6 +91,10 @@ class DocumentSummary(BaseModel):
     passage_count: int
 
 
+class UploadedDocument(DocumentSummary):
+    status: str = Field(description="added (201), or unchanged (200) when these bytes were uploaded before.")
+
+
 class DocumentList(BaseModel):
     total: int
     documents: list[DocumentSummary]

@@ -14,6 +14,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -173,10 +174,13 @@ def _generation_key(directory: Path, generation: int) -> tuple[int, int]:
 class SnapshotHolder:
     """The current snapshot; a newer index generation is loaded in the background and swapped in."""
 
-    def __init__(self, directory: Path, *, reload_interval: float = 1.0) -> None:
+    def __init__(
+        self, directory: Path, *, reload_interval: float = 1.0, load: Callable[[Path], Snapshot] = Snapshot
+    ) -> None:
         self.directory = directory
         self.reload_interval = reload_interval
-        self._current = Snapshot(directory)
+        self._load = load  # how a generation is loaded (tests pass a slow one to provoke races)
+        self._current = load(directory)
         self._checked = time.monotonic()
         self._reloading = threading.Lock()
 
@@ -197,7 +201,7 @@ class SnapshotHolder:
 
     def _reload(self) -> None:
         try:
-            fresh = Snapshot(self.directory)
+            fresh = self._load(self.directory)
             self._current = fresh  # old snapshot is closed by GC once requests finish with it
         except Exception:
             pass  # keep serving the last good generation; next check retries
@@ -205,6 +209,9 @@ class SnapshotHolder:
             self._reloading.release()
 
     def reload_now(self) -> Snapshot:
-        """Load the newest generation synchronously (tests and the CLI)."""
-        self._current = Snapshot(self.directory)
+        """Load the newest generation synchronously (after an upload or a delete; tests)."""
+        # waits for a background load: one begun before the last commit could otherwise
+        # finish after this one and put an older generation back
+        with self._reloading:
+            self._current = self._load(self.directory)
         return self._current

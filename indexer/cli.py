@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -30,8 +30,11 @@ def index(
     prune: Annotated[bool, typer.Option(help="Remove plans whose files under PATHS are gone.")] = False,
     wait: Annotated[float, typer.Option(help="Seconds to wait for another running indexer.")] = 0.0,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON (for programs).")] = False,
 ) -> None:
     """Add new plans, replace changed ones (by content hash), skip unchanged ones."""
+    from dataclasses import asdict
+
     from indexer.pipeline import Pipeline
 
     try:
@@ -43,9 +46,34 @@ def index(
             typer.secho(f"failed: {outcome.source}: {outcome.reason}", err=True, fg=typer.colors.RED)
         for warning in outcome.warnings:
             typer.secho(f"warning: {outcome.source}: {warning}", err=True, fg=typer.colors.YELLOW)
-    typer.echo(report.summary())
+    if as_json:
+        outcomes = [asdict(outcome) for outcome in report.outcomes]
+        typer.echo(json.dumps({"summary": report.summary(), "outcomes": outcomes}, ensure_ascii=False))
+    else:
+        typer.echo(report.summary())
     if report.failed:
         raise typer.Exit(1)
+
+
+@cli.command()
+def remove(
+    plan_id: Annotated[int, typer.Argument(metavar="ID", help="The plan's id (as /api/documents shows it).")],
+    wait: Annotated[float, typer.Option(help="Seconds to wait for another running indexer.")] = 0.0,
+) -> None:
+    """Delete one plan from the catalog and the index; exit code 1 when there is no such plan.
+
+    An uploaded plan's file goes too; a plan from a folder comes back at the next `plans index`
+    of that folder unless its file is removed (then `--prune` is the way).
+    """
+    from indexer.pipeline import Pipeline
+
+    try:
+        source = Pipeline(_settings(), lock_wait=wait).remove(plan_id)
+    except PlansError as exc:
+        _fail(str(exc))
+    if source is None:
+        _fail(f"no plan with id {plan_id}", code=1)
+    typer.echo(f"removed plan {plan_id} ({source})")
 
 
 @cli.command()
@@ -114,6 +142,85 @@ def search(
             section = " > ".join(passage["section"])
             text = passage["text"].replace("\n", " ")
             typer.echo(f"  [{section}] {text[:120]}{'…' if len(text) > 120 else ''}")
+
+
+def _write_export(kind: str, label: str, fmt: str, result: dict[str, Any], output: Path | None) -> None:
+    """JSON or a table to stdout; CSV to stdout or --output; XLSX to --output or its download name."""
+    from app import export
+
+    if fmt == "json":
+        data = json.dumps(result, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
+    elif fmt == "table":
+        data = (export.compare_table(result) if kind == "compare" else export.matrix_table(result)).encode("utf-8")
+    elif fmt == "csv":
+        rows = export.compare_rows(result) if kind == "compare" else export.matrix_rows(result)
+        data = export.to_csv(export.COMPARE_HEADER if kind == "compare" else export.MATRIX_HEADER, rows)
+    else:
+        sheets = export.compare_sheets(result) if kind == "compare" else export.matrix_sheets(result)
+        data = export.to_xlsx(sheets)
+        output = output or Path(export.file_names(kind, label, "xlsx")[1])
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    output.write_bytes(data)
+    typer.echo(f"wrote {output}", err=True)
+
+
+Formats = Annotated[str, typer.Option("--format", help="table, csv, xlsx or json.")]
+Output = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file (xlsx default: its download name).")]
+DocumentIds = Annotated[Optional[str], typer.Option("--documents", help="Plan ids, comma-separated, in column order.")]
+
+
+@cli.command()
+def compare(
+    theme: Annotated[str, typer.Argument(help="A theme of the dictionary (plans themes) or a query.")],
+    documents: DocumentIds = None,
+    fmt: Formats = "table",
+    output: Output = None,
+) -> None:
+    """How each plan treats one theme: coverage, passages, distinctive terms, commitments."""
+    from app.compare import compare as run_compare
+    from app.compare import parse_documents
+    from app.snapshot import Snapshot
+    from app.themes import load_themes
+
+    _check_format(fmt)
+    settings = _settings()
+    try:
+        chosen = load_themes(settings.plans_themes).resolve(theme)
+        result = run_compare(Snapshot(settings.index_dir), chosen, parse_documents(documents))
+    except PlansError as exc:
+        _fail(str(exc))
+    _write_export("compare", chosen.name, fmt, result, output)
+
+
+@cli.command()
+def matrix(
+    themes: Annotated[Optional[str], typer.Option("--themes", help="Themes or queries, comma-separated; default: all.")] = None,
+    documents: DocumentIds = None,
+    fmt: Formats = "table",
+    output: Output = None,
+) -> None:
+    """Mentions of every theme (rows) in every plan (columns)."""
+    from app.compare import matrix as run_matrix
+    from app.compare import parse_documents
+    from app.snapshot import Snapshot
+    from app.themes import load_themes
+
+    _check_format(fmt)
+    settings = _settings()
+    try:
+        chosen = load_themes(settings.plans_themes).resolve_list(themes)
+        result = run_matrix(Snapshot(settings.index_dir), chosen, parse_documents(documents))
+    except PlansError as exc:
+        _fail(str(exc))
+    _write_export("matrix", "_".join(t.name for t in chosen) if themes else "", fmt, result, output)
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in ("table", "csv", "xlsx", "json"):
+        _fail(f"--format must be table, csv, xlsx or json, not {fmt!r}")
 
 
 def main() -> None:

@@ -4,7 +4,8 @@ Order of writes, so a kill at any moment leaves a state the next run repairs:
 1. the catalog row and passages, marked pending (one SQL transaction);
 2. the Whoosh documents of those plans (one Whoosh commit: all or nothing);
 3. the catalog row marked indexed.
-Every run first re-indexes pending plans and drops index plans the catalog no longer has.
+Every run first finishes a `reindex` swap a kill interrupted, re-indexes pending plans and
+catalog plans the index lacks, and drops index plans the catalog no longer has.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ from indexer.sections import split_passages
 from indexer.settings import Settings
 
 MANIFEST = "manifest.yaml"
-BATCH_PLANS = 200
 PARALLEL_CHARS = 400_000  # below this, segmenting in-process beats starting workers
 
 
@@ -91,13 +91,13 @@ class Pipeline:
         report = IndexReport()
         with indexer_lock(self.settings.plans_home, wait=self.lock_wait):
             engine = self._engine()
-            ix = store.open_or_create_index(self.settings.index_dir)
+            ix = self._open_index()
             self._recover(engine, ix)
             files = list(_collect(roots, report))
             if prune:
                 self._prune(engine, ix, roots, {str(f.resolve()) for f, _ in files}, report)
             bar = tqdm(total=len(files), unit="file", disable=not self.progress, desc="indexing")
-            for batch in _batches(files, BATCH_PLANS):
+            for batch in _batches(files, self.settings.plans_batch_plans):
                 prepared = []
                 for path, overrides in batch:
                     item = self._prepare(engine, path, overrides, report)
@@ -112,9 +112,9 @@ class Pipeline:
     def index_document(self, raw: RawDocument, *, source: str) -> Outcome:
         """Index one document that did not come from a folder (an upload)."""
         report = IndexReport()
-        with indexer_lock(self.settings.plans_home, wait=max(self.lock_wait, 30.0)):
+        with indexer_lock(self.settings.plans_home, wait=self.lock_wait):
             engine = self._engine()
-            ix = store.open_or_create_index(self.settings.index_dir)
+            ix = self._open_index()
             self._recover(engine, ix)
             item = self._prepare_raw(engine, raw, source, {}, report)
             if item is not None:
@@ -122,19 +122,22 @@ class Pipeline:
             engine.dispose()
         return report.outcomes[-1]
 
-    def remove(self, plan_id: int) -> bool:
-        """Delete one plan from the catalog and then the index; False when there is no such plan."""
-        with indexer_lock(self.settings.plans_home, wait=max(self.lock_wait, 30.0)):
+    def remove(self, plan_id: int) -> str | None:
+        """Delete one plan from the catalog, then the index, then its uploaded copy; its source, or None."""
+        with indexer_lock(self.settings.plans_home, wait=self.lock_wait):
             engine = self._engine()
-            with session_scope(engine) as session:
-                plan = session.get(Plan, plan_id)
-                if plan is None:
-                    return False
-                session.delete(plan)
-            ix = store.open_or_create_index(self.settings.index_dir)
-            store.write(ix, delete=[plan_id])
-            engine.dispose()
-        return True
+            try:
+                with session_scope(engine) as session:
+                    plan = session.get(Plan, plan_id)
+                    if plan is None:
+                        return None
+                    source = plan.source
+                    session.delete(plan)
+                store.write(self._open_index(), delete=[plan_id])
+            finally:
+                engine.dispose()
+            _remove_upload(Path(source), self.settings.uploads_dir)
+        return source
 
     def reindex(self) -> IndexReport:
         """Rebuild the index from the catalog into a new folder, then swap it in."""
@@ -148,7 +151,7 @@ class Pipeline:
             with session_scope(engine) as session:
                 ids = list(session.scalars(select(Plan.id).order_by(Plan.id)))
             bar = tqdm(total=len(ids), unit="plan", disable=not self.progress, desc="reindexing")
-            for batch in _batches(ids, BATCH_PLANS):
+            for batch in _batches(ids, self.settings.plans_batch_plans):
                 self._index_from_catalog(engine, ix, batch)
                 report.outcomes.extend(Outcome(str(i), "replaced", plan_id=i) for i in batch)
                 bar.update(len(batch))
@@ -170,16 +173,26 @@ class Pipeline:
         init_catalog(engine)
         return engine
 
+    def _open_index(self) -> Any:
+        """The index, after finishing a `reindex` a kill left between its two renames."""
+        target = self.settings.index_dir
+        fresh, old = target.with_name(target.name + ".new"), target.with_name(target.name + ".old")
+        if not target.exists() and old.exists() and fresh.exists():
+            os.replace(fresh, target)  # index.new was complete: reindex only renames after building it
+        return store.open_or_create_index(target)
+
     def _recover(self, engine: Engine, ix: Any) -> None:
-        """Finish what a killed run left: pending plans into the index, orphans out of it."""
+        """Finish what a killed run left: pending (or lost) plans into the index, orphans out of it."""
         with session_scope(engine) as session:
             known = set(session.scalars(select(Plan.id)))
-            pending = list(session.scalars(select(Plan.id).where(Plan.index_state == PENDING)))
-        orphans = store.indexed_plan_ids(ix) - known
-        if orphans:
+            pending = set(session.scalars(select(Plan.id).where(Plan.index_state == PENDING)))
+        indexed = store.indexed_plan_ids(ix)
+        if orphans := indexed - known:
             store.write(ix, delete=sorted(orphans))
-        for batch in _batches(pending, BATCH_PLANS):
-            self._index_from_catalog(engine, ix, batch, replace=True)
+        # the catalog is the source of truth: plans it has and the index lacks (an index folder
+        # lost or recreated) are written again, like pending ones
+        for batch in _batches(sorted(pending | (known - indexed)), self.settings.plans_batch_plans):
+            self._index_from_catalog(engine, ix, list(batch), replace=True)
 
     def _prune(self, engine: Engine, ix: Any, roots: list[Path], present: set[str], report: IndexReport) -> None:
         resolved = [r.resolve() for r in roots]
@@ -324,6 +337,12 @@ def _manifest(folder: Path, report: IndexReport) -> dict[str, Any]:
         report.outcomes.append(Outcome(str(path), "failed", reason=f"manifest ignored: {exc}"))
         return {}
     return data
+
+
+def _remove_upload(source: Path, uploads: Path) -> None:
+    """Delete our own copy of an uploaded file (uploads/<sha256>/<name>); other sources are the user's."""
+    if _under(source, [uploads.resolve()]) and source.parent != uploads.resolve():
+        shutil.rmtree(source.parent, ignore_errors=True)
 
 
 def _under(path: Path, roots: list[Path]) -> bool:

@@ -40,10 +40,21 @@ class Settings(BaseSettings):
     plans_workers: int = Field(
         default=0, description="Segmentation processes for indexing; 0 means one per core."
     )
+    plans_batch_plans: int = Field(
+        default=200, ge=1, description="Plans written to the index per commit (each commit is all or nothing)."
+    )
+    plans_admin_wait: float = Field(
+        default=30.0, ge=0, description="Seconds an upload or delete waits for a running indexer before answering 503."
+    )
 
     @property
     def index_dir(self) -> Path:
         return self.plans_home / "index"
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Where uploaded files are kept, one folder per content hash (the plan's source)."""
+        return self.plans_home / "uploads"
 
     @property
     def catalog_url(self) -> str:

@@ -59,7 +59,8 @@ def open_or_create_index(directory: Path) -> FileIndex:
 def indexed_plan_ids(ix: FileIndex) -> set[int]:
     """Ids of the plans the latest generation holds."""
     with ix.reader() as reader:
-        return {int(term.decode()) for term in reader.lexicon("plan")}
+        # the lexicon keeps a deleted plan's term until a merge: ask for live postings
+        return {int(term.decode()) for term in reader.lexicon("plan") if reader.postings("plan", term).is_active()}
 
 
 def passage_document(plan_id: int, passage: Any, words: Any) -> dict[str, Any]:

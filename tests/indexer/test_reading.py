@@ -9,7 +9,6 @@ import zipfile
 from html import escape
 from pathlib import Path
 
-import docx
 import pytest
 from fpdf import FPDF
 
@@ -22,20 +21,17 @@ from indexer.reading import (
     read_bytes,
     read_document,
 )
+from tests.fixtures_docs import CHROME, CJK_FONT, TABLE, gbk_text, html_page, pdf_document, scanned_pdf_bytes
+from tests.fixtures_docs import docx_bytes as _docx_bytes
+from tests.fixtures_docs import paragraphs as _paragraphs
 
 CORPUS = Path(__file__).resolve().parents[2] / "data" / "corpus"
 SAMPLES = sorted(CORPUS.glob("*.txt"))
-# Debian package fonts-wqy-microhei: a CJK font with Latin glyphs (digits must survive the PDF)
-CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 SENTENCE_END = "。！？；：!?;:"
 
 
 def _plan(sample: Path) -> str:
     return sample.read_text(encoding="utf-8")
-
-
-def _paragraphs(text: str) -> list[str]:
-    return [line for line in text.split("\n") if line.strip()]
 
 
 def _collapse(text: str) -> str:
@@ -59,13 +55,7 @@ def cjk_font() -> Path:
 
 
 def _pdf(paragraphs: list[str], font: Path) -> FPDF:
-    pdf = FPDF()
-    pdf.add_page()
-    pdf.add_font("cjk", fname=str(font))
-    pdf.set_font("cjk", size=11)
-    for paragraph in paragraphs:
-        pdf.multi_cell(0, 6, paragraph, new_x="LMARGIN", new_y="NEXT")
-    return pdf
+    return pdf_document(paragraphs, font)
 
 
 def _write(path: Path, data: bytes) -> Path:
@@ -97,7 +87,7 @@ def test_utf8_bom_and_crlf(sample: Path, tmp_path: Path) -> None:
 def test_gbk_text(sample: Path, codec: str, tmp_path: Path) -> None:
     text = _plan(sample)
     if codec == "gbk":  # one sample has a bullet and nbsp, which GBK cannot encode
-        text = text.replace("•", "·").replace("\xa0", " ")
+        text = gbk_text(text)
     doc = read_document(_write(tmp_path / "plan.txt", text.encode(codec)))
     assert (doc.text, doc.format, doc.encoding) == (text, "text", "gb18030")
 
@@ -114,24 +104,6 @@ def test_upload_bytes_use_the_name_as_path() -> None:
 
 
 # --- Word -----------------------------------------------------------------------------------------
-
-TABLE = [["项目", "负责人", "时间"], ["校本研修", "教务处", "每月最后一周"]]
-
-
-def _docx_bytes(paragraphs: list[str], table_after: int) -> bytes:
-    document = docx.Document()
-    for index, paragraph in enumerate(paragraphs):
-        document.add_paragraph(paragraph)
-        if index == table_after:
-            table = document.add_table(rows=3, cols=3)
-            for row, values in zip(table.rows, TABLE):
-                for cell, value in zip(row.cells, values):
-                    cell.text = value
-            merged = table.cell(2, 0).merge(table.cell(2, 2))  # a merged row must not repeat
-            merged.text = "合计"
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
 
 
 def test_docx_paragraphs_and_table_in_order(sample: Path, tmp_path: Path) -> None:
@@ -152,28 +124,9 @@ def test_docx_is_recognised_by_content_not_name(tmp_path: Path) -> None:
 
 # --- HTML -----------------------------------------------------------------------------------------
 
-CHROME = ["首页导航", "网站头部标语", "相关链接侧栏", "版权所有页脚", "分享到微信", "脚本里的字", "面包屑位置"]
-
 
 def _html_page(paragraphs: list[str], charset: str = "utf-8") -> str:
-    body = "\n".join(f"<p>&nbsp;&nbsp;{escape(p.strip())}</p>" for p in paragraphs[1:])
-    return f"""<!DOCTYPE html>
-<html><head><meta charset="{charset}"><title>计划</title>
-<style>p {{ color: red }}</style><script>var s = "脚本里的字";</script></head>
-<body>
-<header class="site-header"><h1>网站头部标语</h1></header>
-<nav><ul><li><a href="/">首页导航</a></li></ul></nav>
-<div class="breadcrumb">面包屑位置</div>
-<div class="wrap">
-  <aside><ul><li>相关链接侧栏</li></ul></aside>
-  <article>
-    <h2>{escape(paragraphs[0].strip())}</h2>
-    <div class="content">{body}</div>
-    <div class="share-bar">分享到微信</div>
-  </article>
-</div>
-<footer>版权所有页脚</footer>
-</body></html>"""
+    return html_page(paragraphs, charset)
 
 
 def test_html_article_without_chrome(sample: Path, tmp_path: Path) -> None:
@@ -309,10 +262,7 @@ def test_pdf_with_broken_xref_is_read_quietly(tmp_path: Path, cjk_font: Path, ca
 
 
 def _scanned_pdf() -> bytes:
-    pdf = FPDF()
-    pdf.add_page()
-    pdf.rect(20, 20, 100, 60, style="F")
-    return bytes(pdf.output())
+    return scanned_pdf_bytes()
 
 
 def _encrypted_pdf(font: Path) -> bytes:

@@ -1,0 +1,317 @@
+"""Upload and delete plans: POST /api/documents and DELETE /api/documents/{id}, behind a token.
+
+The serving process never writes the catalog or the index, so both hand the work to a
+separate indexer process, the same `python -m indexer` an operator runs:
+
+- upload: the size is checked from Content-Length before the body is read, then while it
+  streams; the file is read here with the indexer's own reader, so a bad file is refused
+  (422, with the reader's reason) before anything is stored. A good one is saved as
+  PLANS_HOME/uploads/<sha256>/<name> (that path is the plan's source: the same bytes
+  uploaded twice are one plan) and `python -m indexer index <file> --json` indexes it,
+  waiting up to PLANS_ADMIN_WAIT seconds for another indexer's lock (503 after that).
+- delete: `python -m indexer remove ID` (which also deletes an uploaded plan's file).
+
+When the child succeeds the server loads the new index generation at once, so the answer
+describes what search now shows. A child that overruns is killed, which the crash-safe
+pipeline makes harmless. With PLANS_ADMIN_TOKEN unset both answer 403.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import Path as PathParam
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+
+from app import models
+from app.documents import document_summary
+from app.snapshot import SnapshotHolder
+from indexer.errors import ReadError
+from indexer.settings import Settings
+
+router = APIRouter(prefix="", tags=["admin"])
+
+MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the file
+CHILD_TIMEOUT = 300.0  # seconds an indexer child may work once it holds the lock
+_bearer = HTTPBearer(auto_error=False, description="PLANS_ADMIN_TOKEN; with none set, uploads and deletes are off.")
+
+
+def _error(status: int, description: str) -> dict[str, Any]:
+    return {"model": models.ErrorBody, "description": description}
+
+
+GUARDED: dict[int | str, dict[str, Any]] = {
+    401: _error(401, "Missing or wrong token."),
+    403: _error(403, "Uploads and deletes are off: PLANS_ADMIN_TOKEN is not set."),
+    503: _error(503, "Another indexer held the lock for PLANS_ADMIN_WAIT seconds, or indexing failed."),
+}
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary",
+                                            "description": "A plan: .txt/.md (UTF-8 or GBK), .docx, .pdf or .html."}},
+                }
+            }
+        },
+    }
+}
+
+
+class UploadRejected(Exception):
+    """The file cannot become a plan (empty, unreadable, no text); `reason` says why."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"{name}: {reason}")
+        self.name, self.reason = name, reason
+
+
+class IndexerUnavailable(Exception):
+    """The indexer child could not do the work (lock held too long, timeout, error)."""
+
+
+# -- the guard ------------------------------------------------------------------------------------
+
+
+def require_admin(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> None:
+    """403 when no token is configured, 401 unless `Authorization: Bearer <PLANS_ADMIN_TOKEN>`."""
+    token = request.app.state.settings.plans_admin_token
+    if not token:
+        raise HTTPException(403, "上传和删除未开启：服务器没有设置 PLANS_ADMIN_TOKEN。")
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if credentials is None:
+        raise HTTPException(401, "需要管理令牌：请求头 Authorization: Bearer <PLANS_ADMIN_TOKEN>。", challenge)
+    if not hmac.compare_digest(credentials.credentials.encode(), token.encode()):
+        raise HTTPException(401, "管理令牌不正确。", challenge)
+
+
+Admin = Annotated[None, Depends(require_admin)]
+
+
+# -- routes ---------------------------------------------------------------------------------------
+
+
+@router.post(
+    "/api/documents", status_code=201, response_model=models.UploadedDocument, openapi_extra=UPLOAD_BODY,
+    summary="Upload a plan (multipart field `file`); needs the admin token",
+    responses={
+        200: {"model": models.UploadedDocument, "description": "The same file was uploaded before."},
+        400: _error(400, "Not a multipart upload with one `file`."),
+        413: _error(413, "Larger than PLANS_MAX_UPLOAD_BYTES."),
+        422: _error(422, "The file cannot be read as a plan; the message says why."),
+        **GUARDED,
+    },
+)
+async def upload_document(_admin: Admin, request: Request, response: Response) -> dict[str, Any]:
+    settings: Settings = request.app.state.settings
+    name, data = await _receive_upload(request, settings.plans_max_upload_bytes)
+    try:
+        status, summary = await run_in_threadpool(ingest, settings, request.app.state.holder, name, data)
+    except UploadRejected as exc:
+        raise HTTPException(422, f"无法作为计划读取 {exc.name}：{exc.reason}") from None
+    except IndexerUnavailable as exc:
+        raise HTTPException(503, f"暂时无法索引：{exc}") from None
+    if status == "unchanged":
+        response.status_code = 200
+    return {**summary, "status": status}
+
+
+@router.delete(
+    "/api/documents/{document_id}", status_code=204, response_class=Response,
+    summary="Delete a plan from the catalog and the index; needs the admin token",
+    responses={400: _error(400, "Bad id."), 404: _error(404, "No such plan."), **GUARDED},
+)
+def delete_document(_admin: Admin, request: Request, document_id: Annotated[int, PathParam(ge=1, le=2**62)]) -> Response:
+    try:
+        removed = remove(request.app.state.settings, request.app.state.holder, document_id)
+    except IndexerUnavailable as exc:
+        raise HTTPException(503, f"暂时无法删除：{exc}") from None
+    if not removed:
+        raise HTTPException(404, f"没有编号为 {document_id} 的计划。")
+    return Response(status_code=204)
+
+
+# -- receiving the body ---------------------------------------------------------------------------
+
+
+async def _receive_upload(request: Request, limit: int) -> tuple[str, bytes]:
+    """(file name, bytes) of the one `file` part; 413 as soon as the body is known to be too big."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit + MULTIPART_SLACK:
+        raise HTTPException(413, _too_big(int(declared), limit))
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "multipart/form-data":
+        raise HTTPException(400, "请用 multipart/form-data 上传，文件放在字段 file 里。")
+    counter = _Counter(limit + MULTIPART_SLACK)
+    parser = MultiPartParser(request.headers, counter.capped(request.stream()), max_files=1, max_fields=8)
+    try:
+        form = await parser.parse()
+    except MultiPartException as exc:
+        if counter.exceeded:
+            raise HTTPException(413, _too_big(counter.seen, limit)) from None
+        raise HTTPException(400, f"上传格式不正确：{exc.message}") from None
+    try:
+        if counter.exceeded:
+            raise HTTPException(413, _too_big(counter.seen, limit))
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise HTTPException(400, "缺少文件：请把计划文件放在 multipart 字段 file 里。")
+        data = await upload.read()
+        name = upload.filename or ""
+    finally:
+        await form.close()
+    if len(data) > limit:
+        raise HTTPException(413, _too_big(len(data), limit))
+    return _safe_name(name), data
+
+
+class _Counter:
+    """Passes a body stream through, stopping once more than `cap` bytes arrived."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap, self.seen, self.exceeded = cap, 0, False
+
+    async def capped(self, stream: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
+        async for chunk in stream:
+            self.seen += len(chunk)
+            if self.seen > self.cap:
+                self.exceeded = True
+                return  # the parser sees a truncated body; the caller answers 413
+            yield chunk
+
+
+def _too_big(size: int, limit: int) -> str:
+    mb = 1024 * 1024
+    return f"上传太大：{size / mb:.1f} MB，上限 {limit / mb:.1f} MB（PLANS_MAX_UPLOAD_BYTES）。"
+
+
+def _safe_name(name: str) -> str:
+    """The file's own name, without any folder, control characters or a leading dot."""
+    base = PureWindowsPath(PurePosixPath(name).name).name
+    base = re.sub(r"[\x00-\x1f\x7f/\\:*?\"<>|]", "_", base).strip().lstrip(".")
+    if len(base) > 120:
+        suffix = PurePosixPath(base).suffix[:10]
+        base = base[: 120 - len(suffix)] + suffix
+    return base if base and base != "manifest.yaml" else f"upload{PurePosixPath(base).suffix}"
+
+
+# -- the work, out of process ---------------------------------------------------------------------
+
+
+def ingest(settings: Settings, holder: SnapshotHolder, name: str, data: bytes) -> tuple[str, dict[str, Any]]:
+    """Check, save and index one uploaded file: ("added" | "replaced" | "unchanged", its summary)."""
+    from indexer.reading import read_bytes
+
+    try:
+        read_bytes(data, name=name, max_bytes=settings.plans_max_upload_bytes)
+    except ReadError as exc:
+        raise UploadRejected(name, exc.reason) from None
+    path, created = _save(settings.uploads_dir, hashlib.sha256(data).hexdigest(), name, data)
+    wait = settings.plans_admin_wait
+    try:
+        result = _run_indexer(settings, ["index", str(path), "--json", "--no-progress", "--wait", str(wait)], wait)
+        if result.returncode not in (0, 1):
+            raise IndexerUnavailable(_last_line(result.stderr))
+        try:
+            report = json.loads(result.stdout)["outcomes"]
+        except (ValueError, KeyError, TypeError):
+            raise IndexerUnavailable(_last_line(result.stderr)) from None
+        outcomes = [o for o in report if o["source"] == str(path.resolve())]
+        if not outcomes:
+            raise IndexerUnavailable(f"the indexer said nothing about {path.name}")
+        outcome = outcomes[-1]
+        if outcome["status"] == "failed":
+            raise UploadRejected(name, outcome["reason"])
+    except (UploadRejected, IndexerUnavailable):
+        if created:
+            shutil.rmtree(path.parent, ignore_errors=True)  # nothing stored changes
+        raise
+    snapshot = holder.reload_now()
+    plan_index = snapshot.plan_by_id.get(outcome["plan_id"])
+    if plan_index is None:
+        raise IndexerUnavailable(f"plan {outcome['plan_id']} was indexed but is gone again")
+    return outcome["status"], document_summary(snapshot, plan_index)
+
+
+def remove(settings: Settings, holder: SnapshotHolder, plan_id: int) -> bool:
+    """Delete one plan through `python -m indexer remove`; False when there is no such plan."""
+    wait = settings.plans_admin_wait
+    result = _run_indexer(settings, ["remove", str(plan_id), "--wait", str(wait)], wait)
+    if result.returncode == 1:
+        return False
+    if result.returncode != 0:
+        raise IndexerUnavailable(_last_line(result.stderr))
+    holder.reload_now()
+    return True
+
+
+def _save(uploads: Path, sha256: str, name: str, data: bytes) -> tuple[Path, bool]:
+    """(PLANS_HOME/uploads/<sha256>/<name>, whether it was written now): the same bytes keep one path."""
+    folder = uploads / sha256
+    if existing := _files(folder):
+        return existing[0], False
+    if folder.is_dir():
+        shutil.rmtree(folder)  # an empty leftover
+    staging = uploads / ".incoming" / uuid.uuid4().hex
+    staging.mkdir(parents=True)
+    (staging / name).write_bytes(data)
+    try:
+        os.replace(staging, folder)  # the whole folder at once: never a half-written file under its name
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        if existing := _files(folder):  # the same bytes arrived meanwhile
+            return existing[0], False
+        raise IndexerUnavailable(f"cannot save the upload under {uploads}") from None
+    return folder / name, True
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+
+
+def _run_indexer(settings: Settings, args: list[str], wait: float) -> subprocess.CompletedProcess[str]:
+    """`python -m indexer ARGS` with these settings; killed (safely) when it overruns."""
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "indexer", *args], env=_child_env(settings),
+            capture_output=True, text=True, timeout=wait + CHILD_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired:
+        raise IndexerUnavailable(f"the indexer took longer than {wait + CHILD_TIMEOUT:.0f} s and was stopped") from None
+
+
+def _child_env(settings: Settings) -> dict[str, str]:
+    """The environment with these settings spelled out, so the child sees what the server sees."""
+    env = dict(os.environ)
+    for field in Settings.model_fields:
+        value = getattr(settings, field)
+        if value is None or field == "plans_admin_token":
+            env.pop(field.upper(), None)
+        else:
+            env[field.upper()] = str(value.resolve()) if isinstance(value, Path) else str(value)
+    return env
+
+
+def _last_line(stderr: str) -> str:
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    return lines[-1].removeprefix("error: ") if lines else "the indexer failed without a message"
