@@ -141,8 +141,12 @@ def mention_counts(snapshot: Snapshot, members: np.ndarray, needles: list[str]) 
 
 
 def compare(snapshot: Snapshot, theme: Theme, document_ids: Sequence[int] | None = None,
-            filters: Mapping[str, str | None] | None = None) -> dict[str, Any]:
-    """The comparison: {"theme", "filters", "documents", "mentioning", "statistic", "shared_terms", "columns"}."""
+            filters: Mapping[str, str | None] | None = None, per_column: int = 0) -> dict[str, Any]:
+    """The comparison: {"theme", "filters", "documents", "mentioning", "statistic", "shared_terms", "columns"}.
+
+    `per_column` > 0 keeps each column's that many best passages (still in document order,
+    the most relevant always among them); coverage always counts every matching passage.
+    """
     filters = clean_filters(filters or {})
     plans = select_plans(snapshot, document_ids, filters)
     hits = theme_passages(snapshot, theme)
@@ -153,7 +157,8 @@ def compare(snapshot: Snapshot, theme: Theme, document_ids: Sequence[int] | None
     pooled: Counter[str] = Counter()
     for words in counts.values():
         pooled.update(words)
-    columns = [_column(snapshot, p, hits[by_plan[p]], scores[by_plan[p]], needles, counts.get(p), pooled) for p in plans]
+    columns = [_column(snapshot, p, hits[by_plan[p]], scores[by_plan[p]], needles, counts.get(p), pooled, per_column)
+               for p in plans]
     return {
         "theme": theme.describe(),
         "filters": filters,
@@ -166,11 +171,15 @@ def compare(snapshot: Snapshot, theme: Theme, document_ids: Sequence[int] | None
 
 
 def _column(snapshot: Snapshot, plan: int, members: np.ndarray, member_scores: np.ndarray,
-            needles: list[str], words: Counter[str] | None, pooled: Counter[str]) -> dict[str, Any]:
+            needles: list[str], words: Counter[str] | None, pooled: Counter[str], per_column: int = 0) -> dict[str, Any]:
     per_passage = mention_counts(snapshot, members, needles)
     best = int(np.argmax(member_scores)) if len(members) else -1  # argmax: first of equal scores
+    shown = range(len(members))
+    if 0 < per_column < len(members):  # the best ones, back in document order
+        shown = sorted(np.lexsort((np.arange(len(members)), -member_scores))[:per_column].tolist())
     passages = []
-    for k, i in enumerate(members):
+    for k in shown:
+        i = members[k]
         view = passage_view(snapshot, int(i), needles, float(member_scores[k]))
         view.update(mentions=per_passage[k], most_relevant=k == best)
         passages.append(view)
@@ -180,6 +189,7 @@ def _column(snapshot: Snapshot, plan: int, members: np.ndarray, member_scores: n
         "coverage": {**coverage(snapshot, plan, members, sum(per_passage)),
                      "prominence": prominence(snapshot, plan, members, needles)},
         "passages": passages,
+        "passages_omitted": len(members) - len(passages),
         "distinctive_terms": distinctive_terms(words, pooled) if words else [],
         "commitments": commitments(snapshot, members, needles),
     }

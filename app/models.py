@@ -186,7 +186,8 @@ class Column(BaseModel):
     document: PlanFields
     status: str = Field(description="提及, or 未提及 for a plan with no matching passage (an explicit empty column).")
     coverage: ColumnCoverage
-    passages: list[ThemePassage] = Field(description="Matching passages in document order.")
+    passages: list[ThemePassage] = Field(description="Matching passages in document order (the best `per_column` when set).")
+    passages_omitted: int = Field(description="Matching passages left out by `per_column` (0 when all are shown).")
     distinctive_terms: list[TermScore]
     commitments: list[Commitment]
 

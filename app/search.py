@@ -217,16 +217,25 @@ def _group(snapshot: Snapshot, plan: int, hits: int, group_score: float,
 
 def facets(snapshot: Snapshot, plan_of_hit: np.ndarray) -> dict[str, list[dict[str, Any]]]:
     """Matching passages counted by the plan's school, year, region and level, largest first."""
-    per_plan = np.bincount(plan_of_hit, minlength=len(snapshot.plans)) if len(plan_of_hit) else np.zeros(len(snapshot.plans), np.int64)
     out: dict[str, list[dict[str, Any]]] = {}
     for name in FACETS:
-        counts: dict[str, int] = {}
-        for p in np.flatnonzero(per_plan):
-            value = plan_field(snapshot.plans[p], name)
-            if value is not None:
-                counts[value] = counts.get(value, 0) + int(per_plan[p])
+        codes, values = _facet_codes(snapshot, name)
+        counts = np.bincount(codes[plan_of_hit], minlength=len(values) + 1)[1:] if len(plan_of_hit) else np.zeros(len(values), np.int64)
+        present = np.flatnonzero(counts)
         out[name] = [
-            {"value": v, "count": c}
-            for v, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]), reverse=False)
+            {"value": values[k], "count": int(counts[k])}
+            for k in sorted(present, key=lambda k: (-counts[k], values[k]))
         ]
     return out
+
+
+def _facet_codes(snapshot: Snapshot, name: str) -> tuple[np.ndarray, list[str]]:
+    """Per plan, 1 + the index of its value in `values` (0: no value); computed once per snapshot."""
+    key = f"facet:{name}"
+    if key not in snapshot.derived:
+        plan_values = [plan_field(meta, name) for meta in snapshot.plans]
+        values = sorted({v for v in plan_values if v is not None})
+        position = {v: i + 1 for i, v in enumerate(values)}
+        codes = np.array([position.get(v, 0) if v is not None else 0 for v in plan_values], np.int32)
+        snapshot.derived[key] = (codes, values)
+    return snapshot.derived[key]  # type: ignore[no-any-return]

@@ -53,6 +53,7 @@ class Snapshot:
         self._reader = ix.reader()
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, Hits] = OrderedDict()
+        self.derived: dict[str, Any] = {}  # per-snapshot values computed once by app modules
         self._load()
 
     # -- loading ----------------------------------------------------------------------
@@ -157,7 +158,7 @@ class Snapshot:
         return [int(i) for i in found]
 
     def _postings(self, pair: str) -> np.ndarray:
-        docnums = np.fromiter(self._reader.postings("grams", pair).all_ids(), np.int64)
+        docnums = store.posting_docnums(self._reader, "grams", pair)
         mapped = self._docnum_map[docnums]
         return np.unique(mapped[mapped >= 0])
 

@@ -1,11 +1,15 @@
-"""The `plans` command: thin wrappers over the pipeline, the search functions and the server."""
+"""The indexer's commands (index, remove, reindex): thin wrappers over the pipeline.
+
+`python -m indexer` runs just these (the server starts it for uploads). The `plans` console
+script is app/cli.py, which adds the serving commands; indexer never imports app.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -15,11 +19,11 @@ from indexer.settings import Settings, get_settings
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="Search and compare Chinese school work plans.")
 
 
-def _settings() -> Settings:
+def current_settings() -> Settings:
     return get_settings()
 
 
-def _fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> None:
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
     raise typer.Exit(code)
 
@@ -38,9 +42,9 @@ def index(
     from indexer.pipeline import Pipeline
 
     try:
-        report = Pipeline(_settings(), progress=progress and sys.stderr.isatty(), lock_wait=wait).index(paths or [], prune=prune)
+        report = Pipeline(current_settings(), progress=progress and sys.stderr.isatty(), lock_wait=wait).index(paths or [], prune=prune)
     except PlansError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     for outcome in report.outcomes:
         if outcome.status == "failed":
             typer.secho(f"failed: {outcome.source}: {outcome.reason}", err=True, fg=typer.colors.RED)
@@ -68,11 +72,11 @@ def remove(
     from indexer.pipeline import Pipeline
 
     try:
-        source = Pipeline(_settings(), lock_wait=wait).remove(plan_id)
+        source = Pipeline(current_settings(), lock_wait=wait).remove(plan_id)
     except PlansError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if source is None:
-        _fail(f"no plan with id {plan_id}", code=1)
+        fail(f"no plan with id {plan_id}", code=1)
     typer.echo(f"removed plan {plan_id} ({source})")
 
 
@@ -84,143 +88,10 @@ def reindex(
     from indexer.pipeline import Pipeline
 
     try:
-        report = Pipeline(_settings(), progress=sys.stderr.isatty(), lock_wait=wait).reindex()
+        report = Pipeline(current_settings(), progress=sys.stderr.isatty(), lock_wait=wait).reindex()
     except PlansError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(f"reindexed {len(report.outcomes)} plans")
-
-
-@cli.command()
-def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-) -> None:
-    """Serve the API and the web page; builds the index from the sample corpus when there is none."""
-    import uvicorn
-
-    from app.main import create_app
-    from indexer import store
-    from indexer.pipeline import Pipeline
-
-    settings = _settings()
-    try:
-        store.open_index(settings.index_dir)
-    except PlansError:
-        typer.echo(f"no usable index in {settings.index_dir}: indexing {settings.plans_corpus} first")
-        try:
-            Pipeline(settings, progress=sys.stderr.isatty(), lock_wait=60).index([])
-            store.open_index(settings.index_dir)
-        except PlansError as exc:
-            _fail(str(exc))
-    typer.echo(f"serving on http://{host}:{port}/")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
-
-
-@cli.command()
-def search(
-    query: Annotated[str, typer.Argument(help="A query in the query language (see the README).")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False,
-    size: Annotated[int, typer.Option(help="Plans to show.")] = 10,
-    per_group: Annotated[int, typer.Option(help="Passages per plan (0: all).")] = 3,
-) -> None:
-    """Search from the command line, grouped by plan."""
-    from app.search import SearchRequest
-    from app.search import search as run_search
-    from app.snapshot import Snapshot
-
-    try:
-        result = run_search(Snapshot(_settings().index_dir), SearchRequest(q=query, size=size, per_group=per_group))
-    except PlansError as exc:
-        _fail(str(exc))
-    if as_json:
-        typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
-        return
-    typer.echo(f"{result['query']['description']}: {result['total']} passages in {result['documents']} plans")
-    for group in result["groups"]:
-        typer.secho(f"\n{group['title']}  ({group['region'] or '—'}, {group['hits']} hits)", bold=True)
-        for passage in group["passages"]:
-            section = " > ".join(passage["section"])
-            text = passage["text"].replace("\n", " ")
-            typer.echo(f"  [{section}] {text[:120]}{'…' if len(text) > 120 else ''}")
-
-
-def _write_export(kind: str, label: str, fmt: str, result: dict[str, Any], output: Path | None) -> None:
-    """JSON or a table to stdout; CSV to stdout or --output; XLSX to --output or its download name."""
-    from app import export
-
-    if fmt == "json":
-        data = json.dumps(result, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
-    elif fmt == "table":
-        data = (export.compare_table(result) if kind == "compare" else export.matrix_table(result)).encode("utf-8")
-    elif fmt == "csv":
-        rows = export.compare_rows(result) if kind == "compare" else export.matrix_rows(result)
-        data = export.to_csv(export.COMPARE_HEADER if kind == "compare" else export.MATRIX_HEADER, rows)
-    else:
-        sheets = export.compare_sheets(result) if kind == "compare" else export.matrix_sheets(result)
-        data = export.to_xlsx(sheets)
-        output = output or Path(export.file_names(kind, label, "xlsx")[1])
-    if output is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-        return
-    output.write_bytes(data)
-    typer.echo(f"wrote {output}", err=True)
-
-
-Formats = Annotated[str, typer.Option("--format", help="table, csv, xlsx or json.")]
-Output = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file (xlsx default: its download name).")]
-DocumentIds = Annotated[Optional[str], typer.Option("--documents", help="Plan ids, comma-separated, in column order.")]
-
-
-@cli.command()
-def compare(
-    theme: Annotated[str, typer.Argument(help="A theme of the dictionary (plans themes) or a query.")],
-    documents: DocumentIds = None,
-    fmt: Formats = "table",
-    output: Output = None,
-) -> None:
-    """How each plan treats one theme: coverage, passages, distinctive terms, commitments."""
-    from app.compare import compare as run_compare
-    from app.compare import parse_documents
-    from app.snapshot import Snapshot
-    from app.themes import load_themes
-
-    _check_format(fmt)
-    settings = _settings()
-    try:
-        chosen = load_themes(settings.plans_themes).resolve(theme)
-        result = run_compare(Snapshot(settings.index_dir), chosen, parse_documents(documents))
-    except PlansError as exc:
-        _fail(str(exc))
-    _write_export("compare", chosen.name, fmt, result, output)
-
-
-@cli.command()
-def matrix(
-    themes: Annotated[Optional[str], typer.Option("--themes", help="Themes or queries, comma-separated; default: all.")] = None,
-    documents: DocumentIds = None,
-    fmt: Formats = "table",
-    output: Output = None,
-) -> None:
-    """Mentions of every theme (rows) in every plan (columns)."""
-    from app.compare import matrix as run_matrix
-    from app.compare import parse_documents
-    from app.snapshot import Snapshot
-    from app.themes import load_themes
-
-    _check_format(fmt)
-    settings = _settings()
-    try:
-        chosen = load_themes(settings.plans_themes).resolve_list(themes)
-        result = run_matrix(Snapshot(settings.index_dir), chosen, parse_documents(documents))
-    except PlansError as exc:
-        _fail(str(exc))
-    _write_export("matrix", "_".join(t.name for t in chosen) if themes else "", fmt, result, output)
-
-
-def _check_format(fmt: str) -> None:
-    if fmt not in ("table", "csv", "xlsx", "json"):
-        _fail(f"--format must be table, csv, xlsx or json, not {fmt!r}")
 
 
 def main() -> None:

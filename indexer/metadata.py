@@ -29,6 +29,7 @@ _PERIODS: tuple[re.Pattern[str], ...] = (
     re.compile(r"(\d{4})\s*年\s*度?"),
 )
 _TITLE_WORDS = re.compile(r"(工作计划|工作要点|工作安排|工作思路|工作方案|学期计划|计划|要点)")
+_PLAN_SUFFIX = re.compile(r"(?:的)?(?:工作计划|工作要点|工作安排|工作思路|工作方案|学期计划|计划|要点)\s*$")
 _TITLE_SUFFIX = re.compile(r"(?:学校|的)?(?:工作计划|工作要点|工作安排|工作思路|工作方案|学期计划|计划|要点)\s*$")
 _SCHOOL_SUFFIXES = (
     "小学教育集团", "中学教育集团", "教育集团", "九年一贯制学校", "十二年一贯制学校", "实验学校",
@@ -154,7 +155,10 @@ def _term(index: int, match: re.Match[str]) -> str:
 
 def _school(title: str | None, head: str) -> str | None:
     if title:
-        name = _TITLE_SUFFIX.sub("", _strip_period(title)).strip(" ，,:：")
+        base = _strip_period(title)
+        name = _TITLE_SUFFIX.sub("", base).strip(" ，,:：")
+        if not _ORG_RE.fullmatch(name):  # "…实验学校工作计划": 学校 is part of the name
+            name = _PLAN_SUFFIX.sub("", base).strip(" ，,:：")
         if len(name) >= 2:
             return name
     subject = _SUBJECT_RE.search(head)

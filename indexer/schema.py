@@ -6,7 +6,7 @@ from whoosh import fields, formats
 
 from indexer.analysis import BigramTokenizer, WordTokenizer
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 PASSAGE, PLAN = "passage", "plan"
 
 
@@ -35,7 +35,8 @@ def build_schema() -> PlansSchema:
         tokens=fields.STORED(),
         meta=fields.STORED(),
         words=fields.TEXT(analyzer=WordTokenizer(), phrase=False),
-        grams=fields.FieldType(formats.Existence(), BigramTokenizer(), scorable=False),
+        # scorable: gives the field a length column; without one Whoosh stats a file per posting
+        grams=fields.FieldType(formats.Existence(), BigramTokenizer(), scorable=True),
     )
     schema.version = SCHEMA_VERSION
     return schema

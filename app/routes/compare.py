@@ -52,10 +52,11 @@ def api_compare(
     region: Region = None,
     level: Level = None,
     format: Format = "json",
+    per_column: Annotated[int, Query(ge=0, le=10_000, description="Passages per column, the best ones in document order; 0 (default) means all. Exports always hold all.")] = 0,
 ) -> Any:
     chosen = themes.resolve(theme)
     filters = {"school": school, "year": year, "region": region, "level": level}
-    result = compare(snapshot, chosen, parse_documents(documents), filters)
+    result = compare(snapshot, chosen, parse_documents(documents), filters, per_column if format == "json" else 0)
     if format == "csv":
         return _download(to_csv(COMPARE_HEADER, compare_rows(result)), CSV_TYPE, "compare", chosen.name, "csv")
     if format == "xlsx":

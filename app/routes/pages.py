@@ -305,8 +305,11 @@ def compare_page(
     return _render(request, "compare.html", context, status)
 
 
+PASSAGES_PER_COLUMN = 8  # the page shows the best few; the document page has them all
+
+
 def _comparison_view(snapshot: Snapshot, theme: Theme, ids: list[int] | None) -> dict[str, Any]:
-    result = compare(snapshot, theme, ids)
+    result = compare(snapshot, theme, ids, per_column=PASSAGES_PER_COLUMN)
     top = max((c["coverage"]["share"] for c in result["columns"]), default=0.0)
     query = _theme_query(theme)
     documents = ",".join(str(c["document"]["document_id"]) for c in result["columns"]) if ids else None

@@ -17,7 +17,7 @@ from app.compare import is_quantified, stopwords
 from app.snapshot import Snapshot
 from app.themes import load_themes
 from indexer.cleaning import normalize
-from indexer.cli import cli
+from app.cli import cli
 from indexer.settings import DATA_DIR, Settings
 from tests.conftest import catalog_passages
 
@@ -319,3 +319,19 @@ def test_cli_matrix_prints_mentions(sample_home: Settings) -> None:
     lines = result.output.splitlines()
     assert lines[1].split() == ["劳动教育", "10", "15", "10", "22", "1"]
     assert lines[2].split()[0] == "美育" and lines[2].split()[1] == "0"
+
+
+def test_per_column_keeps_the_best_passages_in_document_order(client: TestClient) -> None:
+    full = _get(client, "/api/compare", theme="德育与思政")
+    bounded = _get(client, "/api/compare", theme="德育与思政", per_column=2)
+    for whole, cut in zip(full["columns"], bounded["columns"]):
+        assert cut["coverage"] == whole["coverage"]
+        kept = [p["id"] for p in cut["passages"]]
+        assert len(kept) == min(2, len(whole["passages"]))
+        assert cut["passages_omitted"] == len(whole["passages"]) - len(kept)
+        ordinals = [p["ordinal"] for p in cut["passages"]]
+        assert ordinals == sorted(ordinals)
+        best = sorted(whole["passages"], key=lambda p: -p["score"])[: len(kept)]
+        assert {p["score"] for p in best} == {p["score"] for p in cut["passages"]}
+        if whole["passages"]:
+            assert any(p["most_relevant"] for p in cut["passages"])

@@ -28,7 +28,7 @@ from typer.testing import CliRunner
 from app.search import SearchRequest, search
 from app.snapshot import Snapshot, SnapshotHolder
 from indexer.cleaning import clean, normalize
-from indexer.cli import cli
+from app.cli import cli
 from indexer.errors import IndexLockedError
 from indexer.locking import indexer_lock
 from indexer.metadata import extract_metadata

@@ -22,7 +22,7 @@ from app.main import create_app
 from app.search import SearchRequest, search
 from app.snapshot import Snapshot
 from indexer import store
-from indexer.cli import cli
+from app.cli import cli
 from indexer.pipeline import Pipeline
 from indexer.settings import DATA_DIR, Settings, get_settings
 from tests.conftest import build_home, catalog_passages

@@ -10,7 +10,7 @@ from whoosh.filedb.filestore import FileStorage
 
 from app.snapshot import Snapshot
 from indexer import store
-from indexer.cli import cli
+from app.cli import cli
 from indexer.errors import SchemaVersionError
 from indexer.pipeline import Pipeline
 from indexer.schema import build_schema
