@@ -1,0 +1,1 @@
+"""Benchmarks at realistic scale (not part of the test suite): see docs/benchmarks.md."""

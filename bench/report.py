@@ -1,0 +1,70 @@
+"""The figures of a results file against the targets of issue 6, and its Markdown tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target of the issue: the figure, the target, met or not."""
+    rows = []
+
+    def row(what: str, value: Any, target: str, met: bool | None) -> None:
+        rows.append({"what": what, "value": value, "target": target, "met": met})
+
+    search_ = results["search"]
+    worst = max(c["cold_ms"]["p95"] for c in search_["by_class"].values())
+    row("search p95 in-process, cold, worst class (ms)", round(worst, 1), "≤ 50", worst <= 50)
+    row("search p95 in-process, all queries cold (ms)", round(search_["all_cold_ms"]["p95"], 1), "≤ 50",
+        search_["all_cold_ms"]["p95"] <= 50)
+    for cls, c in search_["by_class"].items():
+        row(f"median ours/FTS5, {cls} (cold; warm)", f"{c['ratio_cold']:.2f}; {c['ratio_warm']:.2f}", "≤ 2", c["ratio_cold"] <= 2)
+    compare = results.get("http", {}).get("compare")
+    local = results.get("compare_inprocess", {}).get("compare")
+    if isinstance(compare, dict):
+        row("/api/compare one theme over HTTP (ms, median)", round(compare["ms"]["median"], 1), "≤ 300", compare["ms"]["median"] <= 300)
+    if isinstance(local, dict):
+        median = local["cold_ms"]["median"]
+        row("compare() one theme in-process (ms, median)", round(median, 1), "≤ 300", median <= 300)
+    if not isinstance(compare, dict) and not isinstance(local, dict):
+        row("/api/compare one theme", "not available", "≤ 300 ms", None)
+    if "indexing" in results:
+        jieba = max(results["jieba"]["cut_2proc"]["chars_per_s"], results["jieba"]["segment_2proc"]["chars_per_s"])
+        ratio = results["indexing"]["chars_per_s"] / jieba
+        row(f"indexing chars/s vs jieba alone × 2 processes ({jieba:,.0f})", f"{results['indexing']['chars_per_s']:,.0f} = {ratio:.2f}×", "≥ 0.5×", ratio >= 0.5)
+    add = results["add_plan"]["total_s"]["median"]
+    row("one new plan searchable, in-process: index + new Snapshot (s, median)", round(add, 2), "≤ 2", add <= 2)
+    cli = results["add_plan"]["cli_index_s"]["median"]
+    row("`plans index FILE` for one new plan, a new process (s, median)", round(cli, 2), "≤ 2", cli <= 2)
+    http = results.get("http", {})
+    if "add_plan_end_to_end" in http:
+        e2e = http["add_plan_end_to_end"]["seconds"]["median"]
+        row("one new plan searchable via the server (s, median)", round(e2e, 2), "≤ 2", e2e <= 2)
+    if "startup_s" in http:
+        row("server start-up until /healthz (s, median)", round(http["startup_s"]["median"], 2), "≤ 2", http["startup_s"]["median"] <= 2)
+        peak = http["memory_at_end"]["peak_rss_mb"]
+        row("server peak RSS (MB)", round(peak), "≤ 400", peak <= 400)
+    return rows
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def markdown(results: dict[str, Any]) -> str:
+    lines = [f"# Benchmark, {results['plans']} plans ({results['chars']:,} chars, {results['passages']:,} passages)", ""]
+    lines += ["| target | value | target | met |", "|---|---|---|---|"]
+    for v in results["verdicts"]:
+        met = "n/a" if v["met"] is None else ("yes" if v["met"] else "**no**")
+        lines.append(f"| {v['what']} | {v['value']} | {v['target']} | {met} |")
+    lines += ["", "| class | ours cold median / p95 ms | ours warm median / p95 ms | FTS5 median / p95 ms | ratio cold "
+              "| ratio cold, FTS5-indexed queries only | FTS5 mode |", "|---|---|---|---|---|---|---|"]
+    for cls, c in results["search"]["by_class"].items():
+        lines.append(f"| {cls} | {c['cold_ms']['median']:.1f} / {c['cold_ms']['p95']:.1f} | {c['warm_ms']['median']:.1f} / "
+                     f"{c['warm_ms']['p95']:.1f} | {c['fts5_ms']['median']:.1f} / {c['fts5_ms']['p95']:.1f} | "
+                     f"{c['ratio_cold']:.2f} | {_fmt(c.get('ratio_cold_indexed_queries'))} | {', '.join(c['fts5_modes'])} |")
+    lines += ["", "| query | hits | ours = truth | FTS5 = truth | cold ms | warm ms | FTS5 ms |", "|---|---|---|---|---|---|---|"]
+    for r in results["search"]["by_query"]:
+        lines.append(f"| `{r['q']}` | {r['hits']} | {r['ours_equals_truth']} | {r['fts5_equals_truth']} | "
+                     f"{r['cold_ms']['median']:.1f} | {r['warm_ms']['median']:.1f} | {r['fts5_ms']['median']:.1f} |")
+    return "\n".join(lines) + "\n"
