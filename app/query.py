@@ -29,8 +29,9 @@ FIELDS = {
 }
 FIELD_LABELS = {"school": "学校", "year": "年份", "region": "地区", "level": "学段"}
 _FIELD_EXAMPLES = {"school": "school:金茵", "year": "year:2024", "region": "region:淄博", "level": "level:小学"}
-_OPEN_QUOTES = {'"': '"', "“": "”", "”": "”"}
-_CLOSE_QUOTES = {'"', "”", "“"}
+# An ASCII quote closes only with an ASCII quote, so `"“双减”"` looks for the Chinese quotes
+# too; a Chinese opening quote closes with a Chinese closing one (or, mistyped, an ASCII one).
+_OPEN_QUOTES = {'"': '"', "“": "”\"", "”": "”\""}
 _SPECIAL = set('"“”()')
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _YEAR = re.compile(r"^(\d{4})(?:\s*[-~至]\s*(\d{4}))?$")
@@ -118,7 +119,7 @@ def _tokenize(query: str) -> list[_Token]:
         if char.isspace():
             i += 1
         elif char in _OPEN_QUOTES:
-            close = _find_close_quote(query, i + 1)
+            close = _find_close_quote(query, i + 1, _OPEN_QUOTES[char])
             if close < 0:
                 raise QueryError("unbalanced_quote", f"第 {i + 1} 个字符处的引号没有闭合。", i)
             inner = query[i + 1 : close]
@@ -140,9 +141,9 @@ def _tokenize(query: str) -> list[_Token]:
     return tokens
 
 
-def _find_close_quote(query: str, start: int) -> int:
+def _find_close_quote(query: str, start: int, closers: str) -> int:
     for i in range(start, len(query)):
-        if query[i] in _CLOSE_QUOTES:
+        if query[i] in closers:
             return i
     return -1
 

@@ -27,7 +27,8 @@ from indexer.cleaning import normalize
 from indexer.schema import PASSAGE, PLAN
 
 SCAN_FRACTION = 0.25  # rarest bigram in more than this share of passages: scan instead
-CACHE_SIZE = 512
+CACHE_SIZE = 512  # needles; and at most CACHE_BYTES of hit arrays, so memory stays flat
+CACHE_BYTES = 24 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class Snapshot:
         self._reader = ix.reader()
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, Hits] = OrderedDict()
+        self._cache_bytes = 0
         self.derived: dict[str, Any] = {}  # per-snapshot values computed once by app modules
         self._load()
 
@@ -120,10 +122,19 @@ class Snapshot:
                 return cached
         hits = self._find(needle)
         with self._lock:
-            self._cache[needle] = hits
-            if len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
+            if needle not in self._cache:
+                self._cache[needle] = hits
+                self._cache_bytes += _nbytes(hits)
+            while len(self._cache) > CACHE_SIZE or (self._cache_bytes > CACHE_BYTES and len(self._cache) > 1):
+                _, evicted = self._cache.popitem(last=False)
+                self._cache_bytes -= _nbytes(evicted)
         return hits
+
+    def clear_cache(self) -> None:
+        """Forget every cached needle (benchmarks measure cold searches with it)."""
+        with self._lock:
+            self._cache.clear()
+            self._cache_bytes = 0
 
     def _find(self, needle: str) -> Hits:
         if not needle or self.size == 0:
@@ -165,6 +176,10 @@ class Snapshot:
     def close(self) -> None:
         with self._lock:
             self._reader.close()
+
+
+def _nbytes(hits: Hits) -> int:
+    return int(hits.index.nbytes + hits.counts.nbytes + hits.first.nbytes)
 
 
 def _generation_key(directory: Path, generation: int) -> tuple[int, int]:

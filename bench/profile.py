@@ -92,7 +92,7 @@ def main() -> None:
     def cold(queries: list[str]) -> Callable[[], None]:
         def run() -> None:
             for q in queries:
-                snapshot._cache.clear()
+                snapshot.clear_cache()
                 search(snapshot, SearchRequest(q=q, per_group=3))
         return run
 

@@ -225,7 +225,7 @@ def measure_search(snapshot: Snapshot, fts: Fts5Index, mix: dict[str, list[str]]
             search(snapshot, request)  # first touch: page cache, lazy tables
             cold, warm, lite = [], [], []
             for _ in range(runs):
-                snapshot._cache.clear()
+                snapshot.clear_cache()
                 cold.append(timed(lambda: search(snapshot, request))[0] * 1000)
             for _ in range(runs):
                 warm.append(timed(lambda: search(snapshot, request))[0] * 1000)
@@ -283,7 +283,7 @@ def measure_compare(snapshot: Snapshot) -> dict[str, Any]:
         timings = []
         deadline = time.perf_counter() + SLOW_BUDGET_S
         while len(timings) < 5 and (not timings or time.perf_counter() < deadline):
-            snapshot._cache.clear()
+            snapshot.clear_cache()
             timings.append(timed(function)[0] * 1000)
         out[name] = {"cold_ms": stats(timings)}
         log(f"in-process {name}: {[round(t) for t in timings]} ms")

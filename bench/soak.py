@@ -15,6 +15,7 @@ import argparse
 import json
 import random
 import shutil
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,18 @@ def main() -> None:
         warm = load(server.base, paths, clients=args.clients, seconds=args.seconds / 4, max_requests=len(paths))
         start_memory = server.memory()
         started = time.time()
+        samples: list[float] = []
+        sampling = threading.Event()
+
+        def sample() -> None:
+            while not sampling.wait(10.0):
+                samples.append(round(server.memory()["rss_mb"], 1))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
         result = load(server.base, paths, clients=args.clients, seconds=args.seconds, max_requests=args.max_requests)
+        sampling.set()
+        sampler.join()
         end_memory = server.memory()
     finally:
         server.stop()
@@ -107,7 +119,8 @@ def main() -> None:
         "throughput_rps": round(result.throughput, 1),
         "latency_ms": _percentiles(result.latencies_ms),
         "memory_mb": {"after_warm_up": round(start_memory["rss_mb"], 1), "end": round(end_memory["rss_mb"], 1),
-                      "peak": round(end_memory["peak_rss_mb"], 1), "growth": f"{growth:+.1%}"},
+                      "peak": round(end_memory["peak_rss_mb"], 1), "growth": f"{growth:+.1%}",
+                      "every_10_s": samples},
         "targets": {"zero_errors": result.errors + warm.errors == 0, "memory_flat_within_10pct": abs(growth) <= 0.10},
         "started_at": started,
     }

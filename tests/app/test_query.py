@@ -26,6 +26,8 @@ def t(text: str, phrase: bool = False) -> Term:
         ("(a OR b) c", And((Or((t("a"), t("b"))), t("c")))),
         ('"立德 树人"', t("立德 树人", True)),
         ("“双减”", t("双减", True)),
+        ('"“双减”工作"', t("“双减”工作", True)),  # ASCII quotes may hold Chinese ones
+        ("“双减\"", t("双减", True)),  # a mistyped closing quote still closes
         ("2025-2026学年", t("2025-2026学年")),
         ("1+X+T", t("1+X+T")),
         ("要求:上课", t("要求:上课")),
