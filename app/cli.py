@@ -128,17 +128,9 @@ def compare(
 ) -> None:
     """How each plan treats one theme: coverage, passages, distinctive terms, commitments."""
     from app.compare import compare as run_compare
-    from app.compare import parse_documents
-    from app.snapshot import Snapshot
-    from app.themes import load_themes
 
     _check_format(fmt)
-    settings = current_settings()
-    try:
-        chosen = load_themes(settings.plans_themes).resolve(theme)
-        result = run_compare(Snapshot(settings.index_dir), chosen, parse_documents(documents))
-    except PlansError as exc:
-        fail(str(exc))
+    chosen, result = _theme_result(lambda book: book.resolve(theme), run_compare, documents)
     _write_export("compare", chosen.name, fmt, result, output)
 
 
@@ -151,18 +143,25 @@ def matrix(
 ) -> None:
     """Mentions of every theme (rows) in every plan (columns)."""
     from app.compare import matrix as run_matrix
+
+    _check_format(fmt)
+    chosen, result = _theme_result(lambda book: book.resolve_list(themes), run_matrix, documents)
+    _write_export("matrix", "_".join(t.name for t in chosen) if themes else "", fmt, result, output)
+
+
+def _theme_result(choose: Any, run: Any, documents: str | None) -> tuple[Any, dict[str, Any]]:
+    """Resolve the theme(s) in the dictionary and run compare or matrix on the current index."""
     from app.compare import parse_documents
     from app.snapshot import Snapshot
     from app.themes import load_themes
 
-    _check_format(fmt)
     settings = current_settings()
     try:
-        chosen = load_themes(settings.plans_themes).resolve_list(themes)
-        result = run_matrix(Snapshot(settings.index_dir), chosen, parse_documents(documents))
+        chosen = choose(load_themes(settings.plans_themes))
+        return chosen, run(Snapshot(settings.index_dir), chosen, parse_documents(documents))
     except PlansError as exc:
         fail(str(exc))
-    _write_export("matrix", "_".join(t.name for t in chosen) if themes else "", fmt, result, output)
+        raise  # unreachable: fail() exits
 
 
 def _check_format(fmt: str) -> None:
