@@ -385,14 +385,14 @@ def search_variants(snapshot: Snapshot, runs: int) -> dict[str, Any]:
                 timings = []
                 for q in queries:
                     request = SearchRequest(q=q, per_group=3)
-                    snapshot._cache.clear()
+                    snapshot.clear_cache()
                     result = module.search(snapshot, request)
                     if variant == "current":
                         expected[q] = result
                     elif result != expected[q]:
                         raise AssertionError(f"{variant} changes the result of {q!r}")
                     for _ in range(runs):
-                        snapshot._cache.clear()
+                        snapshot.clear_cache()
                         started = time.perf_counter()
                         module.search(snapshot, request)
                         timings.append((time.perf_counter() - started) * 1000)
@@ -417,7 +417,7 @@ def compare_sizes(snapshot: Snapshot) -> dict[str, Any]:
     for count in (50, 200, len(ids)):
         timings = []
         for _ in range(3):
-            snapshot._cache.clear()
+            snapshot.clear_cache()
             wall, _, result = measure(lambda: compare(snapshot, theme, ids[:count]))
             timings.append(wall * 1000)
         size = len(json.dumps(result, ensure_ascii=False).encode())

@@ -381,6 +381,7 @@ def _add_while_serving(server: loadgen.Server, home: Path, first: int, runs: int
 
 
 def main() -> None:
+    global VAR
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--plans", type=int, default=2000)
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
@@ -390,7 +391,10 @@ def main() -> None:
     parser.add_argument("--http-requests", type=int, default=2000, help="count bound of each load phase")
     parser.add_argument("--reuse", action="store_true", help="keep an existing index: skip the indexing runs")
     parser.add_argument("--no-http", action="store_true", help="skip the server measurements")
+    parser.add_argument("--var", type=Path, default=VAR,
+                        help="working folder for corpora, indexes and logs (one per concurrent run)")
     args = parser.parse_args()
+    VAR = args.var
 
     args.out.mkdir(parents=True, exist_ok=True)
     home = VAR / f"home-{args.plans}"
