@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -153,25 +153,24 @@ def compare(snapshot: Snapshot, theme: Theme, document_ids: Sequence[int] | None
     needles = theme.needles
     scores = score(snapshot, hits, theme.term_nodes)
     by_plan = plan_slices(snapshot, hits, plans)
-    counts = {p: _word_counts(snapshot, hits[rows], needles) for p, rows in by_plan.items() if rows.stop > rows.start}
-    pooled: Counter[str] = Counter()
-    for words in counts.values():
-        pooled.update(words)
-    columns = [_column(snapshot, p, hits[by_plan[p]], scores[by_plan[p]], needles, counts.get(p), pooled, per_column)
+    mentioning = [p for p in plans if by_plan[p].stop > by_plan[p].start]
+    words = theme_words(snapshot, hits, by_plan, mentioning, needles)
+    terms = words.distinctive()
+    columns = [_column(snapshot, p, hits[by_plan[p]], scores[by_plan[p]], needles, terms.get(p, []), per_column)
                for p in plans]
     return {
         "theme": theme.describe(),
         "filters": filters,
         "documents": len(columns),
-        "mentioning": len(counts),
+        "mentioning": len(mentioning),
         "statistic": STATISTIC,
-        "shared_terms": shared_terms(counts),
+        "shared_terms": words.shared(),
         "columns": columns,
     }
 
 
 def _column(snapshot: Snapshot, plan: int, members: np.ndarray, member_scores: np.ndarray,
-            needles: list[str], words: Counter[str] | None, pooled: Counter[str], per_column: int = 0) -> dict[str, Any]:
+            needles: list[str], terms: list[dict[str, Any]], per_column: int = 0) -> dict[str, Any]:
     per_passage = mention_counts(snapshot, members, needles)
     best = int(np.argmax(member_scores)) if len(members) else -1  # argmax: first of equal scores
     shown = range(len(members))
@@ -190,7 +189,7 @@ def _column(snapshot: Snapshot, plan: int, members: np.ndarray, member_scores: n
                      "prominence": prominence(snapshot, plan, members, needles)},
         "passages": passages,
         "passages_omitted": len(members) - len(passages),
-        "distinctive_terms": distinctive_terms(words, pooled) if words else [],
+        "distinctive_terms": terms,
         "commitments": commitments(snapshot, members, needles),
     }
 
@@ -216,54 +215,113 @@ def _is_title(snapshot: Snapshot, plan: int, i: int) -> bool:
     return i == snapshot.plan_first[plan] and len(section) == 1 and bool(title) and title.startswith(section[0].rstrip("…"))
 
 
-def _word_counts(snapshot: Snapshot, members: np.ndarray, needles: list[str]) -> Counter[str]:
-    """Content words of the passages (stored jieba tokens), without the theme's terms or their parts."""
-    stop = stopwords()
-    counts: Counter[str] = Counter()
-    for i in members:
-        counts.update(snapshot.tokens[i].split())
-    return Counter({
-        w: n for w, n in counts.items()
-        if len(w) > 1 and w not in stop and not _NUMERIC_WORD.search(w) and not any(x in w or w in x for x in needles)
-    })
+@dataclass
+class ThemeWords:
+    """Content words of each mentioning plan's theme passages, as (plan, word id, count) triples.
+
+    Sorted by plan, then word id. `plans` are the mentioning plans in the order given
+    (`plan` indexes into it); every word id indexes `snapshot.vocabulary`.
+    """
+
+    vocabulary: list[str]
+    plans: list[int]
+    plan: np.ndarray
+    word: np.ndarray
+    count: np.ndarray
+
+    def distinctive(self, top: int = TOP_TERMS) -> dict[int, list[dict[str, Any]]]:
+        """Per plan, the words over-represented in its theme passages against the rest of the
+        compared plans (all mentioning plans pooled, its own included):
+        [{"term", "z", "count", "others"}], z > 0, best first (then count, then the word)."""
+        if not len(self.word):
+            return {}
+        y_i = self.count.astype(np.float64)
+        pooled = np.bincount(self.word, weights=self.count, minlength=len(self.vocabulary))
+        n_pool = float(pooled.sum())
+        n_i = np.bincount(self.plan, weights=self.count, minlength=len(self.plans))[self.plan]
+        n_j = n_pool - n_i
+        alpha = ALPHA0 * pooled[self.word] / n_pool
+        y_j = pooled[self.word] - y_i
+        with np.errstate(divide="ignore", invalid="ignore"):
+            delta = _log_odds(y_i + alpha, n_i + ALPHA0) - _log_odds(y_j + alpha, n_j + ALPHA0)
+            z = delta / np.sqrt(1 / (y_i + alpha) + 1 / (y_j + alpha))
+        keep = np.flatnonzero(z > 0)
+        rank = self._word_rank()
+        order = keep[np.lexsort((rank[self.word[keep]], -y_i[keep], -z[keep], self.plan[keep]))]
+        plans = self.plan[order]
+        starts = np.searchsorted(plans, plans, "left")
+        order = order[np.arange(len(order)) - starts < top]
+        out: dict[int, list[dict[str, Any]]] = {}
+        for k in order.tolist():
+            out.setdefault(self.plans[int(self.plan[k])], []).append({
+                "term": self.vocabulary[int(self.word[k])], "z": round(float(z[k]), 3),
+                "count": int(self.count[k]), "others": int(y_j[k]),
+            })
+        return out
+
+    def shared(self) -> list[dict[str, Any]]:
+        """Words in the theme passages of at least half (and two) of the mentioning plans:
+        [{"term", "plans", "count"}], most plans first (then count, then the word)."""
+        if len(self.plans) < 2 or not len(self.word):
+            return []
+        holders = np.bincount(self.word, minlength=len(self.vocabulary))
+        total = np.bincount(self.word, weights=self.count, minlength=len(self.vocabulary)).astype(np.int64)
+        need = max(2, math.ceil(len(self.plans) / 2))
+        found = np.flatnonzero(holders >= need)
+        if not len(found):
+            return []
+        names = [self.vocabulary[w] for w in found.tolist()]
+        ranked = sorted(range(len(found)), key=lambda k: (-holders[found[k]], -total[found[k]], names[k]))
+        return [{"term": names[k], "plans": int(holders[found[k]]), "count": int(total[found[k]])}
+                for k in ranked[:MAX_SHARED_TERMS]]
+
+    def _word_rank(self) -> np.ndarray:
+        """Each word id's position among the present words in string order (the last tie-break)."""
+        present = np.unique(self.word)
+        rank = np.zeros(len(self.vocabulary), np.int64)
+        rank[present] = np.argsort(np.argsort([self.vocabulary[w] for w in present.tolist()], kind="stable"))
+        return rank
 
 
-def distinctive_terms(mine: Counter[str], pooled: Counter[str], top: int = TOP_TERMS) -> list[dict[str, Any]]:
-    """Words over-represented in `mine` vs the rest of `pooled` (all compared plans, mine included):
-    [{"term", "z", "count", "others"}], z > 0, best first."""
-    n_pool, n_i = sum(pooled.values()), sum(mine.values())
-    n_j = n_pool - n_i
-    if not n_i:
-        return []
-    found = []
-    for word, y_i in mine.items():
-        alpha = ALPHA0 * pooled[word] / n_pool
-        y_j = pooled[word] - y_i
-        delta = _log_odds(y_i + alpha, n_i + ALPHA0) - _log_odds(y_j + alpha, n_j + ALPHA0)
-        z = delta / math.sqrt(1 / (y_i + alpha) + 1 / (y_j + alpha))
-        if z > 0:
-            found.append((z, y_i, word, y_j))
-    found.sort(key=lambda t: (-t[0], -t[1], t[2]))
-    return [{"term": w, "z": round(z, 3), "count": y, "others": o} for z, y, w, o in found[:top]]
+def theme_words(snapshot: Snapshot, hits: np.ndarray, by_plan: Mapping[int, slice],
+                mentioning: Sequence[int], needles: list[str]) -> ThemeWords:
+    """The jieba words of each mentioning plan's theme passages, without stop words, numbers,
+    one-character words and words that contain a theme term or are part of one."""
+    members = np.concatenate([hits[by_plan[p]] for p in mentioning]) if mentioning else np.empty(0, np.int32)
+    owners = np.repeat(np.arange(len(mentioning)), [by_plan[p].stop - by_plan[p].start for p in mentioning])
+    ids, which = snapshot.word_ids_of(members)
+    size = max(len(snapshot.vocabulary), 1)
+    combined, counts = np.unique(owners[which].astype(np.int64) * size + ids, return_counts=True)
+    plan, word = combined // size, combined % size
+    present = np.unique(word)
+    content = _content_words(snapshot)
+    wanted = np.zeros(size, bool)
+    for w in present.tolist():
+        text = snapshot.vocabulary[w]
+        wanted[w] = content(w) and not any(x in text or text in x for x in needles)
+    keep = wanted[word]
+    return ThemeWords(snapshot.vocabulary, list(mentioning), plan[keep], word[keep], counts[keep])
 
 
-def _log_odds(count: float, total: float) -> float:
-    return math.log(count / max(total - count, 1e-9))
+def _content_words(snapshot: Snapshot) -> Any:
+    """A function word id -> whether it can be a term (computed once per word per snapshot)."""
+    key = "compare:content-words"
+    if key not in snapshot.derived:
+        flags = np.full(max(len(snapshot.vocabulary), 1), -1, np.int8)
+        stop = stopwords()
+
+        def content(w: int) -> bool:
+            if flags[w] < 0:
+                text = snapshot.vocabulary[w]
+                flags[w] = len(text) > 1 and text not in stop and not _NUMERIC_WORD.search(text)
+            return bool(flags[w])
+
+        snapshot.derived[key] = content
+    return snapshot.derived[key]
 
 
-def shared_terms(counts: Mapping[int, Counter[str]]) -> list[dict[str, Any]]:
-    """Words in the theme passages of at least half (and two) of the mentioning plans: [{"term", "plans", "count"}]."""
-    if len(counts) < 2:
-        return []
-    plans_with: Counter[str] = Counter()
-    total: Counter[str] = Counter()
-    for c in counts.values():
-        plans_with.update(c.keys())
-        total.update(c)
-    need = max(2, math.ceil(len(counts) / 2))
-    shared = [(n, total[w], w) for w, n in plans_with.items() if n >= need]
-    shared.sort(key=lambda t: (-t[0], -t[1], t[2]))
-    return [{"term": w, "plans": n, "count": c} for n, c, w in shared[:MAX_SHARED_TERMS]]
+def _log_odds(count: np.ndarray, total: np.ndarray) -> np.ndarray:
+    return np.log(count / np.maximum(total - count, 1e-9))
 
 
 def commitments(snapshot: Snapshot, members: np.ndarray, needles: list[str]) -> list[dict[str, Any]]:

@@ -1,11 +1,16 @@
 """One committed generation of the index, loaded for serving, and the literal matcher over it.
 
-A snapshot holds the passages of one Whoosh generation in memory (display text, the
-normalised text used for matching, section paths) sorted by plan and position, so a plan's
-passages are a contiguous range. Matching a needle: candidates from the rarest character
-bigrams' postings, verified by a literal `count` on the normalised text; single characters
-and needles whose every bigram is common are scanned directly. The result is exact by
-construction: a passage matches when the needle occurs in it, whatever jieba does.
+A snapshot is the state the indexer saved with the generation (`indexer.generation`): the
+passages in memory (display text, the normalised text used for matching, section paths)
+sorted by plan and position, so a plan's passages are a contiguous range, and the character
+and bigram postings memory-mapped. Matching a needle:
+- one character, or two characters without a space: read from the postings (passages,
+  counts and first offsets are stored), no text touched;
+- longer needles: candidates are the passages holding its rarest bigrams (intersected until
+  few remain), verified by a literal `find`/`count` on the normalised text.
+The result is exact by construction: a passage matches when the needle occurs in it,
+whatever jieba does. A generation saved without its state (an older index) is rebuilt from
+Whoosh's stored documents, slowly, and served all the same.
 """
 
 from __future__ import annotations
@@ -21,14 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from indexer import store
-from indexer.analysis import bigrams
-from indexer.cleaning import normalize
-from indexer.schema import PASSAGE, PLAN
+from indexer import generation, store
+from indexer.generation import CHAR_BITS, SATURATED, Postings, State
 
-SCAN_FRACTION = 0.25  # rarest bigram in more than this share of passages: scan instead
 CACHE_SIZE = 512  # needles; and at most CACHE_BYTES of hit arrays, so memory stays flat
 CACHE_BYTES = 24 * 1024 * 1024
+NARROW = 64  # intersect further bigrams' postings while more candidates than this remain
 
 
 @dataclass(frozen=True)
@@ -48,66 +51,53 @@ class Snapshot:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        ix = store.open_index(directory)
-        self.key = _generation_key(directory, ix.latest_generation())
+        number, state, self.rebuilt = _load_state(directory)
+        self.generation = number
+        self.key = _generation_key(directory, number)
         self.loaded_at = time.time()
-        self._reader = ix.reader()
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, Hits] = OrderedDict()
         self._cache_bytes = 0
         self.derived: dict[str, Any] = {}  # per-snapshot values computed once by app modules
-        self._load()
+        self._set(state)
 
-    # -- loading ----------------------------------------------------------------------
-
-    def _load(self) -> None:
-        plans: dict[str, dict[str, Any]] = {}
-        plan_docnum: dict[str, int] = {}
-        rows: list[tuple[str, int, int, dict[str, Any]]] = []
-        for docnum, fields in self._reader.iter_docs():
-            if fields.get("kind") == PLAN:
-                plans[fields["plan"]] = fields["meta"]
-                plan_docnum[fields["plan"]] = docnum
-            elif fields.get("kind") == PASSAGE:
-                rows.append((fields["plan"], fields["ordinal"], docnum, fields))
-        plan_ids = sorted(plans, key=int)
-        self.plans: list[dict[str, Any]] = [plans[p] for p in plan_ids]
-        self._plan_docnums = [plan_docnum[p] for p in plan_ids]
-        self.plan_by_id = {int(p): i for i, p in enumerate(plan_ids)}
-        rows = [r for r in rows if r[0] in plans]
-        rows.sort(key=lambda r: (int(r[0]), r[1]))
-        n = len(rows)
-        self.size = n
-        self.passage_ids = np.fromiter((r[3]["pid"] for r in rows), np.int64, n)
-        self.passage_plan = np.fromiter((self.plan_by_id[int(r[0])] for r in rows), np.int32, n)
-        self.ordinals = np.fromiter((r[1] for r in rows), np.int32, n)
-        self.texts: list[str] = [r[3]["text"] for r in rows]
-        self.normalized: list[str] = [normalize(t) for t in self.texts]
-        self.lengths = np.fromiter(map(len, self.texts), np.int32, n)
-        self.sections: list[list[str]] = [r[3]["section"] for r in rows]
-        self.starts = np.fromiter((r[3]["start"] for r in rows), np.int32, n)
-        self.heading_lengths = np.fromiter(
-            (len(r[3]["section"][-1]) if r[3].get("rank") is not None and r[3]["section"] else 0 for r in rows),
-            np.int32,
-            n,
-        )
-        self.tokens: list[str] = [r[3]["tokens"] for r in rows]
-        self.by_pid = {int(pid): i for i, pid in enumerate(self.passage_ids)}
-        self._docnum_map = np.full(self._reader.doc_count_all(), -1, np.int32)
-        for i, r in enumerate(rows):
-            self._docnum_map[r[2]] = i
-        counts = np.bincount(self.passage_plan, minlength=len(self.plans)) if n else np.zeros(len(self.plans), np.int64)
+    def _set(self, state: State) -> None:
+        self.plans: list[dict[str, Any]] = state.plans
+        self.plan_by_id = {int(p): i for i, p in enumerate(state.plan_ids.tolist())}
+        self.size = state.size
+        self.passage_ids = np.asarray(state.passage_ids)
+        self.passage_plan = np.asarray(state.passage_plan)
+        self.ordinals = np.asarray(state.ordinals)
+        self.heading_lengths = np.asarray(state.heading_lengths)
+        self.texts: list[str] = state.texts()
+        self.normalized: list[str] = state.normalized_texts()
+        self.lengths = np.diff(state.offsets).astype(np.int32)
+        self.sections: list[list[str]] = state.sections
+        self._chars, self._bigrams = state.chars, state.bigrams
+        self.vocabulary: list[str] = state.vocabulary
+        self.word_ids, self.word_offsets = state.word_ids, state.word_offsets
+        self.by_pid = {int(pid): i for i, pid in enumerate(self.passage_ids.tolist())}
+        counts = np.bincount(self.passage_plan, minlength=len(self.plans)) if self.size else np.zeros(len(self.plans), np.int64)
         self.plan_passage_count = counts.astype(np.int32)
         self.plan_first = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int32) if len(self.plans) else np.zeros(0, np.int32)
         self.plan_chars = np.array([m.get("chars") or 0 for m in self.plans], np.int64)
-        self.average_length = float(self.lengths.mean()) if n else 1.0
+        self.average_length = float(self.lengths.mean()) if self.size else 1.0
 
     # -- reading ----------------------------------------------------------------------
 
-    def plan_text(self, plan_index: int) -> str:
-        """The full cleaned text of a plan (read from the index on demand)."""
-        with self._lock:
-            return str(self._reader.stored_fields(self._plan_docnums[plan_index])["text"])
+    def words(self, passage: int) -> list[str]:
+        """A passage's jieba words, in order."""
+        a, b = int(self.word_offsets[passage]), int(self.word_offsets[passage + 1])
+        return [self.vocabulary[i] for i in self.word_ids[a:b].tolist()]
+
+    def word_ids_of(self, passages: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The word ids of these passages, concatenated, and for each the position in `passages` it came from."""
+        starts, ends = self.word_offsets[passages], self.word_offsets[np.asarray(passages) + 1]
+        lengths = (ends - starts).astype(np.int64)
+        total = int(lengths.sum())
+        ends_out = np.cumsum(lengths)
+        gather = np.repeat(starts - (ends_out - lengths), lengths) + np.arange(total)
+        return np.asarray(self.word_ids[gather]), np.repeat(np.arange(len(lengths)), lengths)
 
     def plan_range(self, plan_index: int) -> range:
         first = int(self.plan_first[plan_index])
@@ -139,12 +129,15 @@ class Snapshot:
     def _find(self, needle: str) -> Hits:
         if not needle or self.size == 0:
             return EMPTY_HITS
-        candidates = self._candidates(needle)
+        if len(needle) == 1:
+            return self._exact(self._chars, ord(needle), needle)
+        if len(needle) == 2 and " " not in needle:
+            key = (ord(needle[0]) << CHAR_BITS) | ord(needle[1])
+            # equal characters: the postings count overlapping pairs, str.count does not
+            return self._exact(self._bigrams, key, needle, recount=needle[0] == needle[1])
         texts = self.normalized
-        if candidates is None:
-            candidates = range(self.size)
         index, counts, first = [], [], []
-        for i in candidates:
+        for i in self._candidates(needle).tolist():
             pos = texts[i].find(needle)
             if pos >= 0:
                 index.append(i)
@@ -152,39 +145,60 @@ class Snapshot:
                 counts.append(texts[i].count(needle))
         return Hits(np.array(index, np.int32), np.array(counts, np.int32), np.array(first, np.int32))
 
-    def _candidates(self, needle: str) -> list[int] | None:
-        """Passages holding the needle's two rarest bigrams, or None when a scan is cheaper."""
-        pairs = bigrams(needle)
-        if not pairs:
-            return None
-        with self._lock:
-            frequencies = sorted((self._reader.doc_frequency("grams", p), p) for p in pairs)
-            if frequencies[0][0] == 0:
-                return []
-            if frequencies[0][0] > SCAN_FRACTION * self.size:
-                return None
-            found = self._postings(frequencies[0][1])
-            if len(frequencies) > 1 and frequencies[1][0] <= 4 * frequencies[0][0]:
-                found = np.intersect1d(found, self._postings(frequencies[1][1]), assume_unique=True)
-        return [int(i) for i in found]
+    def _exact(self, postings: Postings, key: int, needle: str, *, recount: bool = False) -> Hits:
+        """Hits read from the postings; saturated values (and `recount`) recomputed from the text."""
+        found = postings.lookup(key)
+        index = np.array(postings.passages[found], np.int32)
+        counts = np.array(postings.counts[found], np.int32)
+        first = np.array(postings.first[found], np.int32)
+        texts = self.normalized
+        for at in np.flatnonzero((counts == SATURATED) | recount).tolist():
+            counts[at] = texts[index[at]].count(needle)
+        for at in np.flatnonzero(first == SATURATED).tolist():
+            first[at] = texts[index[at]].find(needle)
+        return Hits(index, counts, first)
 
-    def _postings(self, pair: str) -> np.ndarray:
-        docnums = store.posting_docnums(self._reader, "grams", pair)
-        mapped = self._docnum_map[docnums]
-        return np.unique(mapped[mapped >= 0])
+    def _candidates(self, needle: str) -> np.ndarray:
+        """Passages holding all of the needle's rarest bigrams (characters when it has none)."""
+        keys = {(ord(a) << CHAR_BITS) | ord(b) for a, b in zip(needle, needle[1:]) if a != " " and b != " "}
+        postings = self._bigrams
+        if not keys:  # single characters between spaces
+            keys, postings = {ord(c) for c in needle if c != " "}, self._chars
+        if not keys:
+            return np.arange(self.size, dtype=np.int32)
+        ranges = sorted((postings.lookup(k) for k in keys), key=lambda r: r.stop - r.start)
+        found = np.asarray(postings.passages[ranges[0]])
+        for more in ranges[1:]:
+            if len(found) <= NARROW:
+                break
+            found = np.intersect1d(found, postings.passages[more], assume_unique=True)
+        return found
 
     def close(self) -> None:
-        with self._lock:
-            self._reader.close()
+        """Nothing to release: the memory-mapped arrays are unmapped when the snapshot is collected."""
+
+
+def _load_state(directory: Path) -> tuple[int, State, bool]:
+    """The newest generation's saved state; rebuilt from Whoosh when it has none (third value True)."""
+    ix = store.open_index(directory)  # refuses another schema version
+    for _ in range(5):
+        number = ix.latest_generation()
+        state = generation.load(directory, number)
+        if state is not None:
+            return number, state, False
+        if ix.latest_generation() == number:  # not a commit racing past: the folder is missing
+            break
+    with ix.reader() as reader:
+        return reader.generation(), generation.from_whoosh(reader), True
 
 
 def _nbytes(hits: Hits) -> int:
     return int(hits.index.nbytes + hits.counts.nbytes + hits.first.nbytes)
 
 
-def _generation_key(directory: Path, generation: int) -> tuple[int, int]:
+def _generation_key(directory: Path, number: int) -> tuple[int, int]:
     """Changes when a commit lands or `plans reindex` swaps in a new folder."""
-    return (os.stat(directory).st_ino, generation)
+    return (os.stat(directory).st_ino, number)
 
 
 class SnapshotHolder:

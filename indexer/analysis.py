@@ -109,7 +109,11 @@ class WordTokenizer(Tokenizer):  # type: ignore[misc]
 
 
 class BigramTokenizer(Tokenizer):  # type: ignore[misc]
-    """The distinct character bigrams of the normalised text (no positions: a candidate filter)."""
+    """The distinct character bigrams of the normalised text (no positions: a candidate filter).
+
+    Schema 2's `grams` field; schema 3 keeps bigram postings outside Whoosh. Kept at this
+    import path so a version-2 index still unpickles and is refused by its version number.
+    """
 
     def __call__(self, value: str, positions: bool = False, chars: bool = False, **kwargs: Any) -> Iterator[Token]:
         token = Token(positions, chars, **kwargs)

@@ -109,19 +109,6 @@ class Pipeline:
             engine.dispose()
         return report
 
-    def index_document(self, raw: RawDocument, *, source: str) -> Outcome:
-        """Index one document that did not come from a folder (an upload)."""
-        report = IndexReport()
-        with indexer_lock(self.settings.plans_home, wait=self.lock_wait):
-            engine = self._engine()
-            ix = self._open_index()
-            self._recover(engine, ix)
-            item = self._prepare_raw(engine, raw, source, {}, report)
-            if item is not None:
-                self._store(engine, ix, [item], report)
-            engine.dispose()
-        return report.outcomes[-1]
-
     def remove(self, plan_id: int) -> str | None:
         """Delete one plan from the catalog, then the index, then its uploaded copy; its source, or None."""
         with indexer_lock(self.settings.plans_home, wait=self.lock_wait):
@@ -255,7 +242,7 @@ class Pipeline:
             passages = [(plan, p) for plan in plans for p in plan.passages]
             segmented = _segment_all([p.text for _, p in passages], self.settings.plans_workers)
             documents: list[dict[str, Any]] = [
-                store.plan_document(plan.id, plan.metadata_dict(), plan.text) for plan in plans
+                store.plan_document(plan.id, plan.metadata_dict()) for plan in plans
             ]
             documents += [
                 store.passage_document(plan.id, passage, words)

@@ -7,6 +7,7 @@ always open a new reader instead) and `strict_phrase` (we never use Whoosh phras
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import FileIndex
 from whoosh.writing import SegmentWriter
 
+from indexer import generation
 from indexer.errors import IndexMissingError, SchemaVersionError
 from indexer.schema import PASSAGE, PLAN, SCHEMA_VERSION, build_schema
 
@@ -79,12 +81,18 @@ def passage_document(plan_id: int, passage: Any, words: Any) -> dict[str, Any]:
         "text": passage.text,
         "tokens": " ".join(word for word, _, _ in words.words),
         "words": words,
-        "grams": passage.text,
     }
 
 
-def plan_document(plan_id: int, metadata: dict[str, Any], text: str) -> dict[str, Any]:
-    return {"kind": PLAN, "plan": str(plan_id), "meta": metadata, "text": text}
+def plan_document(plan_id: int, metadata: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": PLAN, "plan": str(plan_id), "meta": metadata}
+
+
+SMALL_WRITE = 20  # plans; a commit adding fewer skips Whoosh's merge while segments are few
+MAX_SEGMENTS = 8
+
+# the state this process committed last, so a run of commits does not read it back each time
+_last: dict[str, Any] = {}
 
 
 def write(
@@ -93,17 +101,53 @@ def write(
     delete: Iterable[int] = (),
     add: Iterable[dict[str, Any]] = (),
 ) -> None:
-    """Delete whole plans and add documents in one commit: readers see all of it or none."""
+    """Delete whole plans and add documents in one commit: readers see all of it or none.
+
+    The serving state of the new generation (`indexer.generation`) is written first, under
+    the same writer lock, so whoever sees the commit finds it complete.
+    """
+    delete, add = list(delete), list(add)
+    directory = Path(ix.storage.folder)
     writer: SegmentWriter = ix.writer(limitmb=256)
     try:
+        state = generation.apply(_previous_state(ix, directory, writer.generation - 1), delete=delete, add=add)
         for plan_id in delete:
             writer.delete_by_term("plan", str(plan_id))
         for document in add:
             writer.add_document(**document)
+        generation.save(directory, writer.generation, state)
     except BaseException:
         writer.cancel()
         raise
-    writer.commit()
+    small = sum(1 for d in add if d.get("kind") == PLAN) < SMALL_WRITE and len(writer.segments) < MAX_SEGMENTS
+    # merging is index upkeep nobody waits for: a one-plan upload should not pay for it
+    writer.commit(merge=not small)
+    _last.clear()
+    _last.update(key=_state_key(directory, writer.generation), state=state)
+    generation.prune(directory, writer.generation)
+
+
+def _state_key(directory: Path, number: int) -> tuple[int, ...] | None:
+    """Identifies the saved folder itself, so a deleted and re-created index never matches."""
+    try:
+        found = os.stat(generation.folder(directory, number))
+    except FileNotFoundError:
+        return None
+    return (found.st_dev, found.st_ino, found.st_mtime_ns, number)
+
+
+def _previous_state(ix: FileIndex, directory: Path, number: int) -> generation.State:
+    """The state of the last committed generation: remembered, saved, or rebuilt from Whoosh."""
+    key = _state_key(directory, number)
+    if key is not None and _last.get("key") == key:
+        return _last["state"]  # type: ignore[no-any-return]
+    state = generation.load(directory, number, mmap=False)
+    if state is not None:
+        return state
+    if number < 1 or ix.doc_count_all() == 0:
+        return generation.empty_state()
+    with ix.reader() as reader:
+        return generation.from_whoosh(reader)
 
 
 def posting_docnums(reader: Any, fieldname: str, text: str) -> np.ndarray:

@@ -220,7 +220,7 @@ def test_bad_parameters_get_400_saying_what(client: TestClient, url: str, params
 
 def _theme_tokens(snapshot: Snapshot, column: dict[str, Any]) -> Counter[str]:
     index = {int(pid): i for i, pid in enumerate(snapshot.passage_ids)}
-    return Counter(w for p in column["passages"] for w in snapshot.tokens[index[p["id"]]].split())
+    return Counter(w for p in column["passages"] for w in snapshot.words(index[p["id"]]))
 
 
 @pytest.mark.parametrize("theme", ["劳动教育", "体育与健康", "家校社协同"])
@@ -241,6 +241,49 @@ def test_distinctive_terms_are_counted_words_without_noise(client: TestClient, s
             assert t["z"] > 0
             assert t["count"] == mine[word]
             assert t["others"] == sum(c[word] for d, c in tokens.items() if d != column["document"]["document_id"])
+
+
+def _reference_terms(mine: Counter[str], pooled: Counter[str], top: int = 10) -> list[dict[str, Any]]:
+    """Monroe, Colaresi & Quinn's z, word by word in plain Python: the oracle for the vectorised one."""
+    n_pool, n_i = sum(pooled.values()), sum(mine.values())
+    n_j = n_pool - n_i
+    found = []
+    for word, y_i in mine.items():
+        alpha = 100.0 * pooled[word] / n_pool
+        y_j = pooled[word] - y_i
+        odds = lambda c, t: math.log(c / max(t - c, 1e-9))  # noqa: E731
+        z = (odds(y_i + alpha, n_i + 100.0) - odds(y_j + alpha, n_j + 100.0)) / math.sqrt(1 / (y_i + alpha) + 1 / (y_j + alpha))
+        if z > 0:
+            found.append((z, y_i, word, y_j))
+    found.sort(key=lambda t: (-t[0], -t[1], t[2]))
+    return [{"term": w, "z": round(z, 3), "count": y, "others": o} for z, y, w, o in found[:top]]
+
+
+@pytest.mark.parametrize("theme", ["劳动教育", "心理健康", "课后服务", "双减与作业"])
+def test_distinctive_and_shared_terms_equal_the_formula_computed_word_by_word(
+    client: TestClient, sample_snapshot: Snapshot, theme: str
+) -> None:
+    result = _get(client, "/api/compare", theme=theme)
+    needles = BOOK.get(theme).needles  # type: ignore[union-attr]
+    stop = stopwords()
+
+    def content(word: str) -> bool:
+        return (len(word) > 1 and word not in stop and not re.search(r"\d|^[第一二三四五六七八九十百千万亿两零〇几半]+(?:至|是|年级?|次|个|天|周|月|小时|学期|节|项|名)?$", word)
+                and not any(n in word or word in n for n in needles))
+
+    counts = {c["document"]["document_id"]: Counter(w for w in _theme_tokens(sample_snapshot, c).elements() if content(w))
+              for c in result["columns"] if c["passages"]}
+    assert len(counts) == result["mentioning"] >= 2
+    pooled: Counter[str] = Counter()
+    for c in counts.values():
+        pooled.update(c)
+    for column in result["columns"]:
+        mine = counts.get(column["document"]["document_id"])
+        assert column["distinctive_terms"] == (_reference_terms(mine, pooled) if mine else [])
+    holders = Counter(w for c in counts.values() for w in c)
+    need = max(2, math.ceil(len(counts) / 2))
+    shared = sorted(((n, pooled[w], w) for w, n in holders.items() if n >= need), key=lambda t: (-t[0], -t[1], t[2]))
+    assert result["shared_terms"] == [{"term": w, "plans": n, "count": c} for n, c, w in shared[:30]]
 
 
 def test_a_plans_own_vocabulary_is_distinctive(client: TestClient) -> None:

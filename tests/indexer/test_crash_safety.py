@@ -2,7 +2,8 @@
 
 A reader thread serves searches from the real SnapshotHolder while `python -m indexer index`
 runs in a subprocess and is killed at several moments: during start-up, with plans pending
-in the catalog, while the Whoosh writer is open, and between two commits. Every snapshot it
+in the catalog, while the Whoosh writer is open, between two commits, and after the next
+generation's serving state is saved but before its commit. Every snapshot it
 sees must be whole (each plan with all its passages) and every search must equal a
 brute-force scan of that snapshot's own passages. Afterwards one more run completes the
 work and the catalog and the index hold the same plans and passages.
@@ -101,6 +102,11 @@ def _generation(settings: Settings) -> int:
 def _writer_open(settings: Settings) -> bool:
     """Whoosh keeps its pools in a *.tmp folder while a writer is open."""
     return any(p.is_dir() for p in settings.index_dir.glob("*.tmp"))
+
+
+def _saved_ahead(settings: Settings) -> bool:
+    """The serving state of the next generation is on disk; its Whoosh commit is not yet."""
+    return (settings.index_dir / f"gen-{_generation(settings) + 1}").exists()
 
 
 def _leftovers(settings: Settings) -> list[str]:
@@ -205,6 +211,7 @@ def test_sigkill_at_any_moment_keeps_searches_consistent_and_a_rerun_completes(
     generation = _generation(settings)
     kills.append(_kill_when(settings, corpus, lambda: _generation(settings) >= generation + 2, "two commits later"))
     kills.append(_kill_when(settings, corpus, lambda: _writer_open(settings), "Whoosh writer open again"))
+    kills.append(_kill_when(settings, corpus, lambda: _saved_ahead(settings), "state saved, commit not yet written"))
     print("\n".join(kills))
 
     # the next run completes the work; meanwhile a second indexer stops with one clear line
@@ -238,6 +245,7 @@ def test_sigkill_at_any_moment_keeps_searches_consistent_and_a_rerun_completes(
     assert len(snapshot.plans) == PLANS + len(SAMPLES)
     assert list(_inconsistencies(snapshot, reader.expected, reader.baseline)) == []
     assert _leftovers(settings) == []
+    assert not snapshot.rebuilt, "the newest generation must have its saved state"
 
 
 # -- two indexers at once -------------------------------------------------------------------------
