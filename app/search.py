@@ -13,7 +13,7 @@ is in the passage's own heading; a plan's score is its best passage's, nudged by
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -43,7 +43,6 @@ class SearchRequest:
     size: int = 10
     per_group: int = 3
     sort: str = "relevance"
-    filters: dict[str, str] = field(default_factory=dict)
 
     def node(self) -> Node:
         """The query AST with the URL filters folded in (each parsed like `field:value`)."""
@@ -78,10 +77,19 @@ def _plan_mask(snapshot: Snapshot, node: Filter) -> np.ndarray:
     if node.years is not None:
         low, high = node.years
         return np.array([m.get("year") is not None and low <= m["year"] <= high for m in snapshot.plans], bool)
-    key = {"school": ("school", "title"), "region": ("region",), "level": ("level", "kind")}[node.field]
-    return np.array(
-        [any(node.value in normalize(str(m.get(k) or "")) for k in key) for m in snapshot.plans], bool
-    )
+    return np.array([node.value in value for value in _filter_values(snapshot, node.field)], bool)
+
+
+def _filter_values(snapshot: Snapshot, name: str) -> list[str]:
+    """Per plan, the normalised text a `name:` filter looks in (its fields joined by a newline,
+    which no normalised filter value contains); computed once per snapshot."""
+    key = f"filter:{name}"
+    if key not in snapshot.derived:
+        fields = {"school": ("school", "title"), "region": ("region",), "level": ("level", "kind")}[name]
+        snapshot.derived[key] = [
+            "\n".join(normalize(str(m.get(k) or "")) for k in fields) for m in snapshot.plans
+        ]
+    return snapshot.derived[key]  # type: ignore[no-any-return]
 
 
 def evaluate(snapshot: Snapshot, node: Node) -> np.ndarray:

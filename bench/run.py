@@ -279,6 +279,7 @@ def measure_compare(snapshot: Snapshot) -> dict[str, Any]:
     book = load_themes(get_settings().plans_themes)
     out: dict[str, Any] = {}
     for name, function in (("compare", lambda: compare(snapshot, book.resolve("劳动教育"))),
+                           ("compare_per_column_8", lambda: compare(snapshot, book.resolve("劳动教育"), per_column=8)),
                            ("matrix", lambda: matrix(snapshot, list(book)))):
         timings = []
         deadline = time.perf_counter() + SLOW_BUDGET_S
@@ -325,7 +326,9 @@ def measure_http(home: Path, mix: dict[str, list[str]], plans: int, *, starts: i
             log(f"HTTP × {clients}: {result.throughput:.1f} req/s, median {np.median(result.latencies_ms):.1f} ms,"
                 f" p95 {np.percentile(result.latencies_ms, 95):.1f} ms, errors {result.errors}")
         available = loadgen.openapi_paths(server.base)
-        for name, path, params in (("compare", "/api/compare", {"theme": "劳动教育"}), ("matrix", "/api/matrix", {})):
+        for name, path, params in (("compare", "/api/compare", {"theme": "劳动教育", "per_column": 0}),
+                                   ("compare_per_column_8", "/api/compare", {"theme": "劳动教育", "per_column": 8}),
+                                   ("matrix", "/api/matrix", {})):
             if path not in available:
                 out[name] = "not available"
                 log(f"{path}: not available")
