@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from tqdm import tqdm
@@ -97,14 +97,22 @@ class Pipeline:
             if prune:
                 self._prune(engine, ix, roots, {str(f.resolve()) for f, _ in files}, report)
             bar = tqdm(total=len(files), unit="file", disable=not self.progress, desc="indexing")
-            for batch in _batches(files, self.settings.plans_batch_plans):
-                prepared = []
-                for path, overrides in batch:
-                    item = self._prepare(engine, path, overrides, report)
-                    if item is not None:
-                        prepared.append(item)
-                    bar.update(1)
-                self._store(engine, ix, prepared, report)
+            with _Segmenter(self.settings.plans_workers) as segmenter:
+                waiting: _Job | None = None
+                for batch in _batches(files, self.settings.plans_batch_plans):
+                    prepared = []
+                    for path, overrides in batch:
+                        item = self._prepare(engine, path, overrides, report)
+                        if item is not None:
+                            prepared.append(item)
+                        bar.update(1)
+                    job = self._submit(engine, self._catalog(engine, prepared, report), segmenter)
+                    # the workers segment this batch while this process writes the previous one
+                    if waiting is not None:
+                        self._write(engine, ix, waiting)
+                    waiting = job
+                if waiting is not None:
+                    self._write(engine, ix, waiting)
             bar.close()
             engine.dispose()
         return report
@@ -138,10 +146,17 @@ class Pipeline:
             with session_scope(engine) as session:
                 ids = list(session.scalars(select(Plan.id).order_by(Plan.id)))
             bar = tqdm(total=len(ids), unit="plan", disable=not self.progress, desc="reindexing")
-            for batch in _batches(ids, self.settings.plans_batch_plans):
-                self._index_from_catalog(engine, ix, batch)
-                report.outcomes.extend(Outcome(str(i), "replaced", plan_id=i) for i in batch)
-                bar.update(len(batch))
+            with _Segmenter(self.settings.plans_workers) as segmenter:
+                waiting: _Job | None = None
+                for batch in _batches(ids, self.settings.plans_batch_plans):
+                    job = self._submit(engine, list(batch), segmenter, replace=False)
+                    if waiting is not None:
+                        self._write(engine, ix, waiting)
+                    waiting = job
+                    report.outcomes.extend(Outcome(str(i), "replaced", plan_id=i) for i in batch)
+                    bar.update(len(batch))
+                if waiting is not None:
+                    self._write(engine, ix, waiting)
             bar.close()
             old = target.with_name(target.name + ".old")
             shutil.rmtree(old, ignore_errors=True)
@@ -223,37 +238,95 @@ class Pipeline:
         warnings = metadata.pop("warnings")
         return _Prepared(raw, source, metadata, warnings, cleaned.text, passages)
 
-    def _store(self, engine: Engine, ix: Any, prepared: list[_Prepared], report: IndexReport) -> None:
-        if not prepared:
-            return
+    def _catalog(self, engine: Engine, prepared: list[_Prepared], report: IndexReport) -> list[int]:
+        """The plans and their passages into the catalog, marked pending (one transaction); their ids."""
         ids: list[int] = []
         with session_scope(engine) as session:
             for item in prepared:
                 plan, status = _upsert(session, item)
-                session.flush()
                 ids.append(plan.id)
                 report.outcomes.append(Outcome(item.source, status, plan_id=plan.id, warnings=item.warnings))
-        self._index_from_catalog(engine, ix, ids, replace=True)
+        return ids
 
     def _index_from_catalog(self, engine: Engine, ix: Any, plan_ids: list[int], *, replace: bool = False) -> None:
         """Write these catalog plans to the index in one commit, then mark them indexed."""
+        with _Segmenter(self.settings.plans_workers) as segmenter:
+            self._write(engine, ix, self._submit(engine, plan_ids, segmenter, replace=replace))
+
+    def _submit(self, engine: Engine, plan_ids: list[int], segmenter: _Segmenter, *, replace: bool = True) -> _Job | None:
+        """Read the plans' passages back from the catalog and start segmenting them."""
+        if not plan_ids:
+            return None
         with session_scope(engine) as session:
-            plans = list(session.scalars(select(Plan).where(Plan.id.in_(plan_ids))))
-            passages = [(plan, p) for plan in plans for p in plan.passages]
-            segmented = _segment_all([p.text for _, p in passages], self.settings.plans_workers)
-            documents: list[dict[str, Any]] = [
-                store.plan_document(plan.id, plan.metadata_dict()) for plan in plans
-            ]
-            documents += [
-                store.passage_document(plan.id, passage, words)
-                for (plan, passage), words in zip(passages, segmented)
-            ]
-            store.write(ix, delete=plan_ids if replace else (), add=documents)
-            for plan in plans:
-                plan.index_state = INDEXED
+            plans = [(plan.id, plan.metadata_dict())
+                     for plan in session.scalars(select(Plan).where(Plan.id.in_(plan_ids)).order_by(Plan.id))]
+            passages = session.execute(
+                select(Passage.plan_id, Passage.id, Passage.ordinal, Passage.start, Passage.end,
+                       Passage.heading_rank, Passage.section, Passage.text)
+                .where(Passage.plan_id.in_(plan_ids)).order_by(Passage.plan_id, Passage.ordinal)
+            ).all()
+        return _Job(plan_ids, plans, passages, segmenter.submit([p.text for p in passages]), replace)
+
+    def _write(self, engine: Engine, ix: Any, job: _Job | None) -> None:
+        """One Whoosh commit of the job's plans, then the catalog rows marked indexed."""
+        if job is None:
+            return
+        segmented = job.segmented()
+        documents: list[dict[str, Any]] = [store.plan_document(plan_id, meta) for plan_id, meta in job.plans]
+        documents += [store.passage_document(p.plan_id, p, words) for p, words in zip(job.passages, segmented)]
+        store.write(ix, delete=job.plan_ids if job.replace else (), add=documents)
+        with session_scope(engine) as session:
+            session.execute(update(Plan).where(Plan.id.in_(job.plan_ids)).values(index_state=INDEXED))
+
+
+@dataclass
+class _Job:
+    """Plans read back from the catalog, their passages being segmented."""
+
+    plan_ids: list[int]
+    plans: list[tuple[int, dict[str, Any]]]
+    passages: Sequence[Any]  # rows with plan_id, id, ordinal, start, end, heading_rank, section, text
+    segmented: Callable[[], list[Segmented]]
+    replace: bool
+
+
+class _Segmenter:
+    """jieba over many passages: in worker processes, kept for a whole run, when there is enough text.
+
+    `submit` returns at once; calling its result waits for the words. Workers are forked
+    before the first batch, while this process is still small.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> _Segmenter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+
+    def submit(self, texts: list[str]) -> Callable[[], list[Segmented]]:
+        if sum(map(len, texts)) < PARALLEL_CHARS or self.workers == 1:
+            found = [Segmented(text, words) for text, words in zip(texts, _segment_chunk(texts))]
+            return lambda: found
+        if self._pool is None:
+            segment("预热")  # load jieba once in this process: forked workers share it
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("fork"))
+        size = max(1, len(texts) // (self.workers * 8))
+        futures = [self._pool.submit(_segment_chunk, texts[i : i + size]) for i in range(0, len(texts), size)]
+
+        def result() -> list[Segmented]:
+            words = [w for future in futures for w in future.result()]
+            return [Segmented(text, found) for text, found in zip(texts, words)]
+
+        return result
 
 
 def _upsert(session: Session, item: _Prepared) -> tuple[Plan, str]:
+    """The plan row (added or updated) and its passages, replaced wholesale by one bulk insert."""
     plan = session.scalar(select(Plan).where(Plan.source == item.source))
     status = "replaced" if plan is not None else "added"
     if plan is None:
@@ -265,33 +338,20 @@ def _upsert(session: Session, item: _Prepared) -> tuple[Plan, str]:
     plan.sha256, plan.format, plan.encoding = item.raw.sha256, item.raw.format, item.raw.encoding
     plan.text, plan.chars, plan.warnings = item.text, len(item.text), item.warnings
     plan.index_state = PENDING
-    plan.passages = [
-        Passage(
-            ordinal=p.ordinal, start=p.start, end=p.end, heading_rank=p.heading_rank,
-            section=list(p.section), text=p.text,
-        )
+    session.flush()
+    if status == "replaced":
+        session.execute(delete(Passage).where(Passage.plan_id == plan.id))
+        session.expire(plan, ["passages"])
+    session.execute(insert(Passage), [
+        {"plan_id": plan.id, "ordinal": p.ordinal, "start": p.start, "end": p.end,
+         "heading_rank": p.heading_rank, "section": list(p.section), "text": p.text}
         for p in item.passages
-    ]
+    ])
     return plan, status
 
 
 def _segment_chunk(texts: list[str]) -> list[list[tuple[str, int, int]]]:
     return [segment(text) for text in texts]
-
-
-def _segment_all(texts: list[str], workers: int) -> list[Segmented]:
-    """jieba over many passages, in worker processes when there is enough text to pay for them."""
-    total = sum(map(len, texts))
-    workers = workers or os.cpu_count() or 1
-    if total < PARALLEL_CHARS or workers == 1:
-        found = _segment_chunk(texts)
-    else:
-        segment("预热")  # load jieba once in the parent: forked workers share it
-        size = max(1, len(texts) // (workers * 8))
-        chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
-        with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
-            found = [words for part in pool.map(_segment_chunk, chunks) for words in part]
-    return [Segmented(text, words) for text, words in zip(texts, found)]
 
 
 def _collect(roots: Iterable[Path], report: IndexReport) -> Iterator[tuple[Path, dict[str, Any]]]:

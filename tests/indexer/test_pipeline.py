@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -113,3 +114,29 @@ def test_cli_index_and_search(tmp_path: Path, corpus_copy: Path, monkeypatch: py
     (corpus_copy / "broken.docx").write_text("not a word file")
     result = runner.invoke(cli, ["index", str(corpus_copy)])
     assert result.exit_code == 1 and "broken.docx" in result.output
+
+
+def test_overlapped_parallel_indexing_gives_what_serial_indexing_gives(
+    tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Worker processes segment batch k+1 while batch k is written: same catalog, same served state."""
+    from indexer import generation, pipeline
+
+    serial = get_settings(plans_home=tmp_path / "serial", plans_workers=1, plans_batch_plans=2)
+    assert not Pipeline(serial).index([corpus_copy]).failed
+    monkeypatch.setattr(pipeline, "PARALLEL_CHARS", 0)  # the samples are too small to start workers otherwise
+    parallel = get_settings(plans_home=tmp_path / "parallel", plans_workers=2, plans_batch_plans=2)
+    report = Pipeline(parallel).index([corpus_copy])
+    assert report.count("added") == 5 and not report.failed
+    assert {plan.index_state for plan, _ in catalog_passages(parallel)} == {"indexed"}
+
+    def served(settings: Settings) -> tuple[Any, ...]:
+        ix = store.open_index(settings.index_dir)
+        state = generation.load(settings.index_dir, ix.latest_generation())
+        assert state is not None
+        return (state.texts(), state.sections, [state.words(i) for i in range(state.size)],
+                [{k: v for k, v in m.items() if k != "source"} for m in state.plans])
+
+    assert served(parallel) == served(serial)
+    assert Pipeline(parallel).reindex().count("replaced") == 5
+    assert served(parallel) == served(serial)
