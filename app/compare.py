@@ -197,13 +197,16 @@ def _column(snapshot: Snapshot, plan: int, members: np.ndarray, member_scores: n
 def prominence(snapshot: Snapshot, plan: int, members: np.ndarray, needles: list[str]) -> dict[str, Any]:
     """{"in_heading", "heading_depth" (0 = plan title, 1 = chapter, None), "sections": [paths]}."""
     depths: list[int] = []
-    for i in members:  # every heading opens a passage, so a heading naming the theme opens a matching one
+    indices = members.tolist()
+    for i in indices:  # every heading opens a passage, so a heading naming the theme opens a matching one
         section = snapshot.sections[i]
-        if snapshot.heading_lengths[i] and any(n in normalize(section[-1]) for n in needles):
-            depths.append(0 if _is_title(snapshot, plan, int(i)) else len(section))
+        if snapshot.heading_lengths[i]:
+            heading = normalize(section[-1])
+            if any(n in heading for n in needles):
+                depths.append(0 if _is_title(snapshot, plan, i) else len(section))
     sections: list[list[str]] = []
-    for i in members:
-        if list(snapshot.sections[i]) not in sections:  # [] is the text before the first heading
+    for i in indices:
+        if snapshot.sections[i] not in sections:  # [] is the text before the first heading
             sections.append(list(snapshot.sections[i]))
     return {"in_heading": bool(depths), "heading_depth": min(depths) if depths else None, "sections": sections}
 
@@ -329,17 +332,31 @@ def commitments(snapshot: Snapshot, members: np.ndarray, needles: list[str]) -> 
     [{"text", "passage_id", "mentions_theme"}] in document order, duplicates dropped."""
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for i in members:
+    for i in members.tolist():
         text, folded = snapshot.texts[i], snapshot.normalized[i]
-        start = 0
-        for end in [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text)]:
+        for start, end in _quantified_sentences(snapshot, i):
             sentence, fold = text[start:end].strip(), folded[start:end]
-            start = end
-            if sentence and sentence not in seen and _QUANTIFIED.search(fold):
+            if sentence not in seen:
                 seen.add(sentence)
                 out.append({"text": sentence, "passage_id": int(snapshot.passage_ids[i]),
                             "mentions_theme": any(n in fold for n in needles)})
     return out
+
+
+def _quantified_sentences(snapshot: Snapshot, i: int) -> list[tuple[int, int]]:
+    """(start, end) of the passage's sentences that state a quantity; remembered per snapshot
+    (a property of the text, whatever the theme: later comparisons skip the regex)."""
+    cache = snapshot.derived.setdefault("compare:quantified", {})
+    found = cache.get(i)
+    if found is None:
+        text, folded = snapshot.texts[i], snapshot.normalized[i]
+        found, start = [], 0
+        for end in [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text)]:
+            if text[start:end].strip() and _QUANTIFIED.search(folded[start:end]):
+                found.append((start, end))
+            start = end
+        cache[i] = found
+    return found  # type: ignore[no-any-return]
 
 
 def is_quantified(sentence: str) -> bool:

@@ -15,8 +15,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -117,6 +115,8 @@ def to_csv(header: list[str], rows: Iterable[Row]) -> bytes:
 
 def to_xlsx(sheets: Sequence[Sheet]) -> bytes:
     """One worksheet per sheet, header row frozen; strings are always string cells."""
+    from openpyxl import Workbook  # 0.2 s to import: paid by the first XLSX export, not by start-up
+
     workbook = Workbook()
     workbook.remove(workbook.active)
     for title, header, rows in sheets:
@@ -135,6 +135,8 @@ def _set(cell: Any, value: Any) -> None:
     if not isinstance(value, str):
         cell.value = value
         return
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)[:XLSX_MAX_CELL]
     cell.data_type = "s"  # never a formula, whatever the text starts with
     if value.startswith(FORMULA_STARTS):

@@ -20,6 +20,8 @@ from indexer.errors import PlansError
 
 LIST_SEPARATORS = (",", "，")  # between themes in `themes=`, so names may not contain them
 
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it: 10x faster
+
 
 class ThemeError(PlansError):
     """The theme dictionary file is missing, not YAML, or has a bad entry (named in the message)."""
@@ -107,7 +109,7 @@ class ThemeBook:
 def load_themes(path: Path) -> ThemeBook:
     """Read and validate the dictionary; ThemeError names the file and the bad entry."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except OSError as exc:
         raise ThemeError(f"{path}: cannot read the theme dictionary ({exc.strerror or exc})") from exc
     except yaml.YAMLError as exc:

@@ -62,6 +62,8 @@ _LEVELS = (
 )
 BUREAU_LEVEL = "教育行政"
 
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it: 10x faster
+
 
 @dataclass
 class PlanMetadata:
@@ -195,7 +197,7 @@ def _level(school: str, text: str) -> str | None:
 
 @lru_cache(maxsize=1)
 def _gazetteer() -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-    data = yaml.safe_load(Path(DATA_DIR / "regions.yaml").read_text(encoding="utf-8"))
+    data = yaml.load(Path(DATA_DIR / "regions.yaml").read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     return data["provinces"], data["cities"]
 
 
