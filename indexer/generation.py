@@ -350,34 +350,44 @@ def _merge(old: Postings, old_map: np.ndarray, new: Postings, new_map: np.ndarra
     """Old postings renumbered by `old_map` (-1: dropped) merged with new ones renumbered by `new_map`.
 
     Both maps keep order, so the old postings stay sorted by (key, passage) after renumbering
-    and only the new ones need inserting.
+    and only the new ones need inserting. Adding one plan to thousands touches every array
+    once, so this keeps to a few passes over them in narrow types.
     """
-    keys = np.union1d(old.keys, new.keys)
-    old_rank = np.searchsorted(keys, old.keys)[np.repeat(np.arange(len(old.keys)), np.diff(old.offsets))]
-    new_rank = np.searchsorted(keys, new.keys)[np.repeat(np.arange(len(new.keys)), np.diff(new.offsets))]
-    old_passages = old_map[old.passages] if len(old.passages) else np.empty(0, np.int64)
-    live = old_passages >= 0
-    old_rank, old_passages = old_rank[live], old_passages[live]
-    new_passages = new_map[new.passages] if len(new.passages) else np.empty(0, np.int64)
     if width == 0:
         return Postings.empty()
-    old_combined = old_rank.astype(np.int64) * width + old_passages
-    new_combined = new_rank.astype(np.int64) * width + new_passages
-    order = np.argsort(new_combined, kind="stable")
-    at = np.searchsorted(old_combined, new_combined[order])
-    combined = np.insert(old_combined, at, new_combined[order])
-    counts = np.insert(old.counts[live], at, new.counts[order])
-    first = np.insert(old.first[live], at, new.first[order])
-    ranks = combined // width
-    present = np.bincount(ranks, minlength=len(keys)) > 0
-    renumber = np.cumsum(present) - 1
-    keys = keys[present]
+    keys = np.union1d(old.keys, new.keys)
+    old_counts = np.diff(old.offsets)
+    passages = old_map.astype(np.int32)[old.passages] if len(old.passages) else np.empty(0, np.int32)
+    counts, first = np.asarray(old.counts), np.asarray(old.first)
+    live = passages >= 0
+    if not live.all():
+        keep = np.flatnonzero(live)
+        owner = np.repeat(np.arange(len(old.keys)), old_counts)
+        old_counts = np.bincount(owner[keep], minlength=len(old.keys))
+        passages, counts, first = passages[keep], counts[keep], first[keep]
+    old_rank = np.searchsorted(keys, old.keys)
+    new_rank = np.searchsorted(keys, new.keys)
+    new_sizes = np.diff(new.offsets)
+    sizes = np.zeros(len(keys), np.int64)
+    sizes[old_rank] += old_counts
+    sizes[new_rank] += new_sizes
+    if len(new.passages):
+        # insertion points: each new posting goes after the old ones of its key with a smaller passage
+        combined_old = np.repeat(old_rank.astype(np.int64), old_counts) << 32 | passages
+        new_passages = new_map.astype(np.int32)[new.passages]
+        combined_new = np.repeat(new_rank.astype(np.int64), new_sizes) << 32 | new_passages
+        order = np.argsort(combined_new, kind="stable")
+        at = np.searchsorted(combined_old, combined_new[order])
+        passages = np.insert(passages, at, new_passages[order])
+        counts = np.insert(counts, at, new.counts[order])
+        first = np.insert(first, at, new.first[order])
+    present = sizes > 0
     return Postings(
-        keys=keys.astype(np.int64),
-        offsets=_offsets(renumber[ranks], len(keys)),
-        passages=(combined % width).astype(np.int32),
-        counts=counts.astype(np.uint16),
-        first=first.astype(np.uint16),
+        keys=keys[present].astype(np.int64, copy=False),
+        offsets=np.concatenate([[0], np.cumsum(sizes[present])]).astype(np.int64, copy=False),
+        passages=passages.astype(np.int32, copy=False),
+        counts=counts.astype(np.uint16, copy=False),
+        first=first.astype(np.uint16, copy=False),
     )
 
 
@@ -407,9 +417,8 @@ def save(directory: Path, generation: int, state: State) -> Path:
         head = {"format": FORMAT, "plans": state.plans, "sections": state.sections,
                 "text": state.text, "normalized": state.normalized, "vocabulary": state.vocabulary}
         pickle.dump(head, out, protocol=5)
-    for path in temporary.iterdir():
-        with open(path, "rb") as written:
-            os.fsync(written.fileno())
+    # no fsync, like Whoosh's own files: a kill cannot lose written data, a power cut could,
+    # and then the next run finds the state unreadable and rebuilds it from Whoosh
     shutil.rmtree(target, ignore_errors=True)
     os.replace(temporary, target)
     return target
@@ -435,6 +444,14 @@ def load(directory: Path, generation: int, *, mmap: bool = True) -> State | None
         plans=head["plans"], sections=head["sections"], text=head["text"], normalized=head["normalized"],
         vocabulary=head["vocabulary"], **arrays, **tables,
     )
+
+
+def load_plan_ids(directory: Path, generation: int) -> np.ndarray | None:
+    """Only the plan ids of a saved generation (None when it has no saved state)."""
+    try:
+        return np.load(folder(directory, generation) / "plan_ids.npy")
+    except FileNotFoundError:
+        return None
 
 
 def prune(directory: Path, keep: int) -> None:

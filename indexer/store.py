@@ -61,7 +61,14 @@ def open_or_create_index(directory: Path) -> FileIndex:
 
 
 def indexed_plan_ids(ix: FileIndex) -> set[int]:
-    """Ids of the plans the latest generation holds."""
+    """Ids of the plans the latest generation holds (from its saved state when it has one)."""
+    directory, number = Path(ix.storage.folder), ix.latest_generation()
+    key = _state_key(directory, number)
+    if key is not None and _last.get("key") == key:
+        return set(_last["state"].plan_ids.tolist())
+    saved = generation.load_plan_ids(directory, number)
+    if saved is not None:
+        return set(saved.tolist())
     with ix.reader() as reader:
         # the lexicon keeps a deleted plan's term until a merge: ask for live postings
         return {int(term.decode()) for term in reader.lexicon("plan") if reader.postings("plan", term).is_active()}
