@@ -27,12 +27,13 @@ def serve(
 
     from app.main import create_app
     from indexer import store
-    from indexer.pipeline import Pipeline
 
     settings = current_settings()
     try:
         store.open_index(settings.index_dir)
     except PlansError:
+        from indexer.pipeline import Pipeline  # 0.5 s of imports (readers, jieba): only when indexing
+
         typer.echo(f"no usable index in {settings.index_dir}: indexing {settings.plans_corpus} first")
         try:
             Pipeline(settings, progress=sys.stderr.isatty(), lock_wait=60).index([])

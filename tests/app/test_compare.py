@@ -378,3 +378,14 @@ def test_per_column_keeps_the_best_passages_in_document_order(client: TestClient
         assert {p["score"] for p in best} == {p["score"] for p in cut["passages"]}
         if whole["passages"]:
             assert any(p["most_relevant"] for p in cut["passages"])
+
+
+@pytest.mark.parametrize("theme", ["劳动教育", "心理健康", "劳动教育 OR 体育"])
+def test_answers_validate_against_the_documented_models(client: TestClient, theme: str) -> None:
+    """/api/compare and /api/matrix skip FastAPI's response validation for speed: check it here."""
+    from app import models
+
+    models.Comparison.model_validate(_get(client, "/api/compare", theme=theme))
+    models.Comparison.model_validate(_get(client, "/api/compare", theme=theme, per_column=1))
+    models.Matrix.model_validate(_get(client, "/api/matrix"))
+    models.Matrix.model_validate(_get(client, "/api/matrix", themes=f"{theme},家校社协同"))
