@@ -40,7 +40,9 @@ from bench.generate import SEED, generate
 from bench.queries import query_mix, truth
 from bench.report import markdown, verdicts
 from indexer.analysis import _jieba, segment
+from indexer import store
 from indexer.catalog import Plan, create_catalog_engine, session_scope
+from indexer.errors import PlansError
 from indexer.pipeline import Pipeline
 from indexer.settings import get_settings
 
@@ -291,6 +293,15 @@ def measure_compare(snapshot: Snapshot) -> dict[str, Any]:
     return out
 
 
+def _usable(index: Path) -> bool:
+    """An index `--reuse` can keep: there, and of this program's schema version."""
+    try:
+        store.open_index(index)
+    except PlansError:
+        return False
+    return True
+
+
 def _median_ratio(rows: list[dict[str, Any]]) -> float | None:
     """Median over queries of (our cold median / FTS5 median); None when there are none."""
     ratios = [r["_cold_median"] / r["fts5_ms"]["median"] for r in rows if r["fts5_ms"]["median"] > 0]
@@ -408,7 +419,7 @@ def main() -> None:
     folder, texts = corpus(args.plans)
     results["chars"] = chars = sum(map(len, texts))
     log(f"corpus: {len(texts)} plans, {chars:,} chars")
-    if not (args.reuse and (home / "index").exists()):
+    if not (args.reuse and _usable(home / "index")):
         results["indexing"] = measure_indexing(folder, home, chars, args.index_runs)
         results["jieba"] = measure_jieba(texts, max(2, args.index_runs))
     settings = get_settings(plans_home=home)

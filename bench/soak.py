@@ -27,6 +27,8 @@ from app.snapshot import Snapshot
 from bench.generate import generate
 from bench.loadgen import Server, load
 from bench.queries import query_mix
+from indexer import store
+from indexer.errors import PlansError
 from indexer.pipeline import Pipeline
 from indexer.settings import get_settings
 
@@ -37,6 +39,11 @@ THEMES = ("劳动教育", "双减与作业", "课后服务", "心理健康", "�
 def _home(plans: int) -> Path:
     home = VAR / f"soak-home-{plans}"
     corpus = VAR / f"soak-corpus-{plans}"
+    if (home / "index").exists():
+        try:
+            store.open_index(home / "index")
+        except PlansError:  # built by an older schema: start again
+            shutil.rmtree(home)
     if not (home / "index").exists():
         shutil.rmtree(corpus, ignore_errors=True)
         generate(corpus, plans)
