@@ -135,9 +135,39 @@ def coverage(snapshot: Snapshot, plan: int, members: np.ndarray, mentions: int) 
     }
 
 
-def mention_counts(snapshot: Snapshot, members: np.ndarray, needles: list[str]) -> list[int]:
-    """Mentions in each passage: merged match spans, i.e. one per <mark> of the highlight."""
-    return [len(match_spans(snapshot.normalized[i], needles)) for i in members]
+def mention_counts(snapshot: Snapshot, members: np.ndarray, needles: list[str]) -> np.ndarray:
+    """Mentions in each passage: merged match spans, i.e. one per <mark> of the highlight.
+
+    Where exactly one needle occurs in a passage and no two of its occurrences can overlap
+    (it has no border: no proper prefix that is also a suffix), the merged spans are its
+    occurrences, which the needle's hits already count; other passages are scanned.
+    """
+    if not len(members):
+        return np.zeros(0, np.int64)
+    present = np.zeros(len(members), np.int64)
+    counts = np.zeros(len(members), np.int64)
+    simple = np.ones(len(members), bool)
+    for needle in needles:
+        if not needle:
+            continue
+        hits = snapshot.find(needle)
+        if not len(hits.index):
+            continue
+        at = np.minimum(np.searchsorted(hits.index, members), len(hits.index) - 1)
+        found = hits.index[at] == members
+        present += found
+        counts += np.where(found, hits.counts[at], 0)
+        if _has_border(needle):
+            simple &= ~found
+    simple &= present == 1
+    for k in np.flatnonzero(~simple & (present > 0)).tolist():
+        counts[k] = len(match_spans(snapshot.normalized[int(members[k])], needles))
+    return counts
+
+
+def _has_border(needle: str) -> bool:
+    """Whether two occurrences of `needle` can overlap (`好好` in `好好好`)."""
+    return any(needle[:k] == needle[-k:] for k in range(1, len(needle)))
 
 
 def compare(snapshot: Snapshot, theme: Theme, document_ids: Sequence[int] | None = None,
@@ -156,7 +186,9 @@ def compare(snapshot: Snapshot, theme: Theme, document_ids: Sequence[int] | None
     mentioning = [p for p in plans if by_plan[p].stop > by_plan[p].start]
     words = theme_words(snapshot, hits, by_plan, mentioning, needles)
     terms = words.distinctive()
-    columns = [_column(snapshot, p, hits[by_plan[p]], scores[by_plan[p]], needles, terms.get(p, []), per_column)
+    mentions = mention_counts(snapshot, hits, needles)  # every theme passage at once, sliced per column
+    columns = [_column(snapshot, p, hits[by_plan[p]], scores[by_plan[p]], needles, terms.get(p, []),
+                       mentions[by_plan[p]].tolist(), per_column)
                for p in plans]
     return {
         "theme": theme.describe(),
@@ -170,8 +202,7 @@ def compare(snapshot: Snapshot, theme: Theme, document_ids: Sequence[int] | None
 
 
 def _column(snapshot: Snapshot, plan: int, members: np.ndarray, member_scores: np.ndarray,
-            needles: list[str], terms: list[dict[str, Any]], per_column: int = 0) -> dict[str, Any]:
-    per_passage = mention_counts(snapshot, members, needles)
+            needles: list[str], terms: list[dict[str, Any]], per_passage: list[int], per_column: int = 0) -> dict[str, Any]:
     best = int(np.argmax(member_scores)) if len(members) else -1  # argmax: first of equal scores
     shown = range(len(members))
     if 0 < per_column < len(members):  # the best ones, back in document order
@@ -372,11 +403,11 @@ def matrix(snapshot: Snapshot, themes: Sequence[Theme], document_ids: Sequence[i
     rows = []
     for theme in themes:
         hits = theme_passages(snapshot, theme)
+        counted = mention_counts(snapshot, hits, theme.needles)
         cells = []
         for p, part in plan_slices(snapshot, hits, plans).items():
-            members = hits[part]
-            mentions = sum(mention_counts(snapshot, members, theme.needles))
-            cells.append({"document_id": snapshot.plans[p]["id"], **coverage(snapshot, p, members, mentions)})
+            mentions = int(counted[part].sum())
+            cells.append({"document_id": snapshot.plans[p]["id"], **coverage(snapshot, p, hits[part], mentions)})
         rows.append({"theme": theme.name, "cells": cells})
     return {
         "themes": [t.describe() for t in themes],

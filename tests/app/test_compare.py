@@ -7,6 +7,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -389,3 +390,27 @@ def test_answers_validate_against_the_documented_models(client: TestClient, them
     models.Comparison.model_validate(_get(client, "/api/compare", theme=theme, per_column=1))
     models.Matrix.model_validate(_get(client, "/api/matrix"))
     models.Matrix.model_validate(_get(client, "/api/matrix", themes=f"{theme},家校社协同"))
+
+
+def test_overlapping_and_nested_mentions_count_as_merged_marks(tmp_path: Path) -> None:
+    """Mentions are merged match spans: `好好` in `好好好好` is one mark, not two occurrences."""
+    from app.compare import compare
+    from app.snapshot import Snapshot
+    from app.themes import ThemeBook
+    from tests.conftest import build_home
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "plan.txt").write_text(
+        "某某小学2024年工作计划\n一、总体要求\n好好好好学习，天天向上。\n二、劳动教育\n开展劳动教育和劳动实践，好好劳动。\n",
+        encoding="utf-8",
+    )
+    snapshot = Snapshot(build_home(tmp_path / "home", corpus).index_dir)
+    book = ThemeBook([])  # ad-hoc themes: queries
+    for name in ("好好", "劳动 OR 劳动教育 OR 好好", '"好好好" OR 好'):
+        result = compare(snapshot, book.resolve(name))
+        for column in result["columns"]:
+            for passage in column["passages"]:
+                assert passage["mentions"] == passage["highlight"].count("<mark>"), (name, passage["text"])
+    passages = {p["text"]: p["mentions"] for p in compare(snapshot, book.resolve("好好"))["columns"][0]["passages"]}
+    assert passages["一、总体要求\n好好好好学习，天天向上。"] == 1  # str.count would say 2
