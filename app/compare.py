@@ -341,12 +341,13 @@ def _content_words(snapshot: Snapshot) -> Any:
     """A function word id -> whether it can be a term (computed once per word per snapshot)."""
     key = "compare:content-words"
     if key not in snapshot.derived:
-        flags = np.full(max(len(snapshot.vocabulary), 1), -1, np.int8)
+        vocabulary = snapshot.vocabulary  # not the snapshot: a cycle would keep it alive after a reload
+        flags = np.full(max(len(vocabulary), 1), -1, np.int8)
         stop = stopwords()
 
         def content(w: int) -> bool:
             if flags[w] < 0:
-                text = snapshot.vocabulary[w]
+                text = vocabulary[w]
                 flags[w] = len(text) > 1 and text not in stop and not _NUMERIC_WORD.search(text)
             return bool(flags[w])
 

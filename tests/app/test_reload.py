@@ -203,3 +203,29 @@ def test_an_explicit_reload_is_never_undone_by_an_older_background_one(tmp_path:
     explicit.join(10)
     time.sleep(0.1)
     assert holder.current().key[1] == newest
+
+
+def test_a_replaced_snapshot_is_freed_at_once_not_by_a_later_garbage_collection(sample_home: Settings) -> None:
+    """After a reload the old generation must go when its last request ends: a reference cycle
+    (a cache holding a closure over the snapshot) kept whole generations alive until Python's
+    cycle collector ran, so memory grew with every reload."""
+    import gc
+    import weakref
+
+    from app.compare import compare, matrix
+    from app.search import SearchRequest, search
+    from app.themes import load_themes
+
+    themes = load_themes(sample_home.plans_themes)
+    snapshot = Snapshot(sample_home.index_dir)
+    search(snapshot, SearchRequest(q="劳动教育 school:海王路 year:2024-2025 level:小学 region:青岛"))
+    compare(snapshot, themes.resolve("劳动教育"))
+    matrix(snapshot, list(themes))
+    assert snapshot.derived, "the calls above should have filled the per-snapshot caches"
+    gone = weakref.ref(snapshot)
+    gc.disable()
+    try:
+        del snapshot
+        assert gone() is None
+    finally:
+        gc.enable()
