@@ -26,6 +26,7 @@ from typing import Any, overload
 
 import numpy as np
 
+from app.memory import trim
 from indexer import generation, store
 from indexer.generation import CHAR_BITS, SATURATED, Postings, State
 
@@ -268,8 +269,7 @@ class SnapshotHolder:
 
     def _reload(self) -> None:
         try:
-            fresh = self._load(self.directory)
-            self._current = fresh  # old snapshot is closed by GC once requests finish with it
+            self._current = self._fresh()  # the old one is freed when the last request using it ends
         except Exception:
             pass  # keep serving the last good generation; next check retries
         finally:
@@ -280,5 +280,9 @@ class SnapshotHolder:
         # waits for a background load: one begun before the last commit could otherwise
         # finish after this one and put an older generation back
         with self._reloading:
-            self._current = self._load(self.directory)
+            self._current = self._fresh()
         return self._current
+
+    def _fresh(self) -> Snapshot:
+        trim()  # start from the smallest heap: for a moment two generations are held
+        return self._load(self.directory)

@@ -6,8 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.background import BackgroundTask
 
 from app import models
+from app.memory import trim
 from app.compare import compare, matrix, parse_documents
 from app.export import (
     COMPARE_HEADER, CSV_TYPE, MATRIX_HEADER, XLSX_TYPE, compare_rows, compare_sheets, content_disposition,
@@ -87,11 +89,16 @@ def api_matrix(
     return _json(result)
 
 
+LARGE = 100  # columns (compare) or plans (matrix) past which memory is handed back after answering
+
+
 def _json(result: dict[str, Any]) -> Response:
     """The JSON as built, skipping FastAPI's validation against the response model: over 2,000
     plans that doubled the time of a comparison (15 MB). The models still document the shape,
     and tests/app/test_compare.py validates real answers against them."""
-    return JSONResponse(result)
+    size = len(result["columns"]) if "columns" in result else len(result["documents"])
+    # glibc keeps the freed dictionaries of a large answer unless asked to hand them back
+    return JSONResponse(result, background=BackgroundTask(trim) if size > LARGE else None)
 
 
 def _download(body: bytes, media_type: str, kind: str, label: str, extension: str) -> Response:
