@@ -19,10 +19,10 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, overload
+from typing import Any
 
 import numpy as np
 
@@ -70,9 +70,8 @@ class Snapshot:
         self.passage_plan = np.asarray(state.passage_plan)
         self.ordinals = np.asarray(state.ordinals)
         self.heading_lengths = np.asarray(state.heading_lengths)
-        bounds = np.asarray(state.offsets).tolist()
-        self.texts = TextCut(state.text, bounds)
-        self.normalized = TextCut(state.normalized, bounds)
+        self.texts = state.texts()
+        self.normalized = state.normalized_texts()
         self.lengths = np.diff(state.offsets).astype(np.int32)
         self.sections: list[list[str]] = state.sections
         self._chars, self._bigrams = state.chars, state.bigrams
@@ -179,41 +178,6 @@ class Snapshot:
 
     def close(self) -> None:
         """Nothing to release: the memory-mapped arrays are unmapped when the snapshot is collected."""
-
-
-class TextCut(Sequence[str]):
-    """The passages' texts as one string cut by offsets: `cut[i]` slices on demand.
-
-    A list of 77 K separate strings cost ~35 MB more per text kind and per loaded snapshot
-    (two during a reload); matching searches the whole string between bounds instead.
-    """
-
-    def __init__(self, text: str, bounds: list[int]) -> None:
-        self.text, self.bounds = text, bounds
-
-    def __len__(self) -> int:
-        return len(self.bounds) - 1
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, TextCut):
-            return self.text == other.text and self.bounds == other.bounds
-        return isinstance(other, Sequence) and list(self) == list(other)
-
-    __hash__ = None  # type: ignore[assignment]
-
-    @overload
-    def __getitem__(self, i: int) -> str: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[str]: ...
-    def __getitem__(self, i: int | slice) -> str | list[str]:
-        if isinstance(i, slice):
-            return [self[k] for k in range(*i.indices(len(self)))]
-        i = int(i)
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(i)
-        return self.text[self.bounds[i] : self.bounds[i + 1]]
 
 
 def _load_state(directory: Path) -> tuple[int, State, bool]:

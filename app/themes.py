@@ -17,10 +17,9 @@ import yaml
 from app.query import Node, Or, QueryError, Term, describe, parse, positive_terms
 from indexer.cleaning import normalize
 from indexer.errors import PlansError
+from indexer.settings import load_yaml
 
 LIST_SEPARATORS = (",", "，")  # between themes in `themes=`, so names may not contain them
-
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it: 10x faster
 
 
 class ThemeError(PlansError):
@@ -109,7 +108,7 @@ class ThemeBook:
 def load_themes(path: Path) -> ThemeBook:
     """Read and validate the dictionary; ThemeError names the file and the bad entry."""
     try:
-        data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=SAFE_LOADER)
+        data = load_yaml(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise ThemeError(f"{path}: cannot read the theme dictionary ({exc.strerror or exc})") from exc
     except yaml.YAMLError as exc:

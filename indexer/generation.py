@@ -4,12 +4,12 @@ Reading 77 K stored documents back from Whoosh and iterating its postings in Pyt
 server seconds at every start-up and reload, and most of a cold search (docs/benchmarks.md).
 So each commit also writes `gen-<N>/` for the generation N it commits:
 
-- `state.pickle`: the plans' metadata (by plan id) and the passages (id, plan, ordinal,
-  section, heading length), with the display and the normalised texts as two strings cut by
-  one offsets array;
-- the passages' jieba words for the comparison: `vocabulary.pickle` (every word once, ids
-  never reused, so merging appends) and `words.ids.npy` / `words.offsets.npy` (each
-  passage's word ids in order, CSR);
+- `state.pickle`: the plans' metadata, the passages' section paths, the display and the
+  normalised texts as two strings (cut by `offsets.npy`), and the vocabulary of the jieba
+  words (every word once, ids never reused, so merging appends);
+- `plan_ids`, `passage_ids`, `passage_plan`, `ordinals`, `heading_lengths`, `offsets`
+  `.npy`, and each passage's word ids in order (`word_ids` / `word_offsets`, CSR) for the
+  comparison;
 - postings as `.npy` files (memory-mapped by the server): for every character and every
   character bigram (no space in it) of the normalised texts, the passages holding it in
   ascending order, how often it occurs there and the offset of its first occurrence.
@@ -36,8 +36,9 @@ import re
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -75,9 +76,40 @@ class Postings:
             return slice(0, 0)
         return slice(int(self.offsets[k]), int(self.offsets[k + 1]))
 
-    def frequency(self, key: int) -> int:
-        found = self.lookup(key)
-        return found.stop - found.start
+
+class TextCut(Sequence[str]):
+    """The passages' texts as one string cut by offsets: `cut[i]` slices on demand.
+
+    A list of 77 K separate strings cost ~35 MB more per text kind and per loaded snapshot
+    (two during a reload); matching searches the whole string between bounds instead.
+    """
+
+    def __init__(self, text: str, bounds: list[int]) -> None:
+        self.text, self.bounds = text, bounds
+
+    def __len__(self) -> int:
+        return len(self.bounds) - 1
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, TextCut):
+            return self.text == other.text and self.bounds == other.bounds
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        i = int(i)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self.text[self.bounds[i] : self.bounds[i + 1]]
 
 
 @dataclass
@@ -104,11 +136,15 @@ class State:
     def size(self) -> int:
         return len(self.passage_ids)
 
-    def texts(self) -> list[str]:
-        return _cut(self.text, self.offsets)
+    @cached_property
+    def _bounds(self) -> list[int]:
+        return np.asarray(self.offsets).tolist()  # type: ignore[no-any-return]
 
-    def normalized_texts(self) -> list[str]:
-        return _cut(self.normalized, self.offsets)
+    def texts(self) -> TextCut:
+        return TextCut(self.text, self._bounds)
+
+    def normalized_texts(self) -> TextCut:
+        return TextCut(self.normalized, self._bounds)
 
     def words(self, passage: int) -> list[str]:
         """A passage's jieba words, in order."""
@@ -196,11 +232,9 @@ def from_whoosh(reader: Any) -> State:
     return from_documents(fields for _, fields in reader.iter_docs())
 
 
-def build_postings(normalized: str, offsets: np.ndarray, *, pairs: bool, base: int = 0) -> Postings:
-    """Postings of every character (or bigram without a space) of the passages `normalized` holds.
-
-    `offsets` cut `normalized` into passages numbered from `base`.
-    """
+def build_postings(normalized: str, offsets: np.ndarray, *, pairs: bool) -> Postings:
+    """Postings of every character (or bigram without a space) of the passages `offsets` cut
+    `normalized` into, numbered from 0."""
     n = len(offsets) - 1
     if n <= 0 or not normalized:
         return Postings.empty()
@@ -225,7 +259,7 @@ def build_postings(normalized: str, offsets: np.ndarray, *, pairs: bool, base: i
     return Postings(
         keys=distinct.astype(np.int64),
         offsets=_offsets(ranks, len(distinct)),
-        passages=(unique % n + base).astype(np.int32),
+        passages=(unique % n).astype(np.int32),
         counts=np.minimum(counts, SATURATED).astype(np.uint16),
         first=np.minimum(local[first_at], SATURATED).astype(np.uint16),
     )
@@ -233,11 +267,6 @@ def build_postings(normalized: str, offsets: np.ndarray, *, pairs: bool, base: i
 
 def _offsets(ranks: np.ndarray, size: int) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(np.bincount(ranks, minlength=size))]).astype(np.int64)
-
-
-def _cut(text: str, offsets: np.ndarray) -> list[str]:
-    bounds = offsets.tolist()
-    return [text[a:b] for a, b in zip(bounds, bounds[1:])]
 
 
 # -- deriving a generation from the previous one ----------------------------------------------------

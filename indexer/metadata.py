@@ -13,10 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from indexer.cleaning import CleanText
-from indexer.settings import DATA_DIR
+from indexer.settings import DATA_DIR, load_yaml
 
 _HAN = r"\u4e00-\u9fff"
 _DASH = r"\-－—–~～至到"
@@ -61,8 +59,6 @@ _LEVELS = (
     ("高中", "高中"), ("职业", "中职"), ("特殊教育", "特殊教育"), ("小学", "小学"),
 )
 BUREAU_LEVEL = "教育行政"
-
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it: 10x faster
 
 
 @dataclass
@@ -197,7 +193,7 @@ def _level(school: str, text: str) -> str | None:
 
 @lru_cache(maxsize=1)
 def _gazetteer() -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-    data = yaml.load(Path(DATA_DIR / "regions.yaml").read_text(encoding="utf-8"), Loader=SAFE_LOADER)
+    data = load_yaml(Path(DATA_DIR / "regions.yaml").read_text(encoding="utf-8"))
     return data["provinces"], data["cities"]
 
 

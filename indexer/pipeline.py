@@ -98,21 +98,18 @@ class Pipeline:
                 self._prune(engine, ix, roots, {str(f.resolve()) for f, _ in files}, report)
             bar = tqdm(total=len(files), unit="file", disable=not self.progress, desc="indexing")
             with _Segmenter(self.settings.plans_workers) as segmenter:
-                waiting: _Job | None = None
-                for batch in _batches(files, self.settings.plans_batch_plans):
-                    prepared = []
-                    for path, overrides in batch:
-                        item = self._prepare(engine, path, overrides, report)
-                        if item is not None:
-                            prepared.append(item)
-                        bar.update(1)
-                    job = self._submit(engine, self._catalog(engine, prepared, report), segmenter)
-                    # the workers segment this batch while this process writes the previous one
-                    if waiting is not None:
-                        self._write(engine, ix, waiting)
-                    waiting = job
-                if waiting is not None:
-                    self._write(engine, ix, waiting)
+
+                def jobs() -> Iterator[_Job | None]:
+                    for batch in _batches(files, self.settings.plans_batch_plans):
+                        prepared = []
+                        for path, overrides in batch:
+                            item = self._prepare(engine, path, overrides, report)
+                            if item is not None:
+                                prepared.append(item)
+                            bar.update(1)
+                        yield self._submit(engine, self._catalog(engine, prepared, report), segmenter)
+
+                self._write_overlapped(engine, ix, jobs())
             bar.close()
             engine.dispose()
         return report
@@ -147,16 +144,14 @@ class Pipeline:
                 ids = list(session.scalars(select(Plan.id).order_by(Plan.id)))
             bar = tqdm(total=len(ids), unit="plan", disable=not self.progress, desc="reindexing")
             with _Segmenter(self.settings.plans_workers) as segmenter:
-                waiting: _Job | None = None
-                for batch in _batches(ids, self.settings.plans_batch_plans):
-                    job = self._submit(engine, list(batch), segmenter, replace=False)
-                    if waiting is not None:
-                        self._write(engine, ix, waiting)
-                    waiting = job
-                    report.outcomes.extend(Outcome(str(i), "replaced", plan_id=i) for i in batch)
-                    bar.update(len(batch))
-                if waiting is not None:
-                    self._write(engine, ix, waiting)
+
+                def jobs() -> Iterator[_Job | None]:
+                    for batch in _batches(ids, self.settings.plans_batch_plans):
+                        yield self._submit(engine, list(batch), segmenter, replace=False)
+                        report.outcomes.extend(Outcome(str(i), "replaced", plan_id=i) for i in batch)
+                        bar.update(len(batch))
+
+                self._write_overlapped(engine, ix, jobs())
             bar.close()
             old = target.with_name(target.name + ".old")
             shutil.rmtree(old, ignore_errors=True)
@@ -266,6 +261,15 @@ class Pipeline:
                 .where(Passage.plan_id.in_(plan_ids)).order_by(Passage.plan_id, Passage.ordinal)
             ).all()
         return _Job(plan_ids, plans, passages, segmenter.submit([p.text for p in passages]), replace)
+
+    def _write_overlapped(self, engine: Engine, ix: Any, jobs: Iterator[_Job | None]) -> None:
+        """Write each job once the next one is submitted: the workers segment batch k+1 while
+        this process writes batch k (commits stay in batch order)."""
+        waiting: _Job | None = None
+        for job in jobs:
+            self._write(engine, ix, waiting)
+            waiting = job
+        self._write(engine, ix, waiting)
 
     def _write(self, engine: Engine, ix: Any, job: _Job | None) -> None:
         """One Whoosh commit of the job's plans, then the catalog rows marked indexed."""

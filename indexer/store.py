@@ -63,9 +63,9 @@ def open_or_create_index(directory: Path) -> FileIndex:
 def indexed_plan_ids(ix: FileIndex) -> set[int]:
     """Ids of the plans the latest generation holds (from its saved state when it has one)."""
     directory, number = Path(ix.storage.folder), ix.latest_generation()
-    key = _state_key(directory, number)
-    if key is not None and _last.get("key") == key:
-        return set(_last["state"].plan_ids.tolist())
+    remembered = _remembered(directory, number)
+    if remembered is not None:
+        return set(remembered.plan_ids.tolist())
     saved = generation.load_plan_ids(directory, number)
     if saved is not None:
         return set(saved.tolist())
@@ -143,11 +143,17 @@ def _state_key(directory: Path, number: int) -> tuple[int, ...] | None:
     return (found.st_dev, found.st_ino, found.st_mtime_ns, number)
 
 
+def _remembered(directory: Path, number: int) -> generation.State | None:
+    """The state this process committed as `number` in `directory`, if it is the one on disk."""
+    key = _state_key(directory, number)
+    return _last["state"] if key is not None and _last.get("key") == key else None  # type: ignore[no-any-return]
+
+
 def _previous_state(ix: FileIndex, directory: Path, number: int) -> generation.State:
     """The state of the last committed generation: remembered, saved, or rebuilt from Whoosh."""
-    key = _state_key(directory, number)
-    if key is not None and _last.get("key") == key:
-        return _last["state"]  # type: ignore[no-any-return]
+    remembered = _remembered(directory, number)
+    if remembered is not None:
+        return remembered
     state = generation.load(directory, number, mmap=False)
     if state is not None:
         return state
