@@ -123,46 +123,67 @@ def theme_passages(snapshot: Snapshot, theme: Theme) -> np.ndarray:
     return np.flatnonzero(evaluate(snapshot, theme.node)).astype(np.int32)
 
 
-def coverage(snapshot: Snapshot, plan: int, members: np.ndarray, mentions: int) -> dict[str, Any]:
-    """{"passages", "share", "mentions", "per_10k"} of one plan; zeros when nothing matches."""
-    chars = int(snapshot.plan_chars[plan])
-    matched = int(snapshot.lengths[members].sum()) if len(members) else 0
-    return {
-        "passages": int(len(members)),
-        "share": round(matched / chars, 4) if chars else 0.0,
-        "mentions": mentions,
-        "per_10k": round(mentions * 10_000 / chars, 2) if chars else 0.0,
-    }
+def coverages(snapshot: Snapshot, hits: np.ndarray, mentions: np.ndarray, plans: Sequence[int]) -> list[dict[str, Any]]:
+    """Per plan of `plans`, {"passages", "share", "mentions", "per_10k"} of the passages of `hits`
+    it holds (`mentions`: per hit); zeros when it holds none."""
+    owners = snapshot.passage_plan[hits]
+    size = len(snapshot.plans)
+    passages = np.bincount(owners, minlength=size)[plans].tolist()
+    matched = np.bincount(owners, weights=snapshot.lengths[hits], minlength=size)[plans].tolist()
+    mentioned = np.bincount(owners, weights=mentions, minlength=size)[plans].tolist()
+    out = []
+    for count, chars, matched_chars, mention in zip(passages, snapshot.plan_chars[plans].tolist(), matched, mentioned):
+        mention = int(mention)
+        out.append({
+            "passages": count,
+            "share": round(int(matched_chars) / chars, 4) if chars else 0.0,
+            "mentions": mention,
+            "per_10k": round(mention * 10_000 / chars, 2) if chars else 0.0,
+        })
+    return out
 
 
-def mention_counts(snapshot: Snapshot, members: np.ndarray, needles: list[str]) -> np.ndarray:
+@dataclass
+class Mentions:
+    """Per passage of a theme's hits: its mentions and the theme's needles it holds."""
+
+    counts: np.ndarray  # int64, one per passage
+    held: list[list[str]]  # per passage, the needles it holds: highlighting it needs no others
+
+
+def mention_counts(snapshot: Snapshot, members: np.ndarray, needles: list[str]) -> Mentions:
     """Mentions in each passage: merged match spans, i.e. one per <mark> of the highlight.
 
     Where exactly one needle occurs in a passage and no two of its occurrences can overlap
     (it has no border: no proper prefix that is also a suffix), the merged spans are its
-    occurrences, which the needle's hits already count; other passages are scanned.
+    occurrences, which the needle's hits already count; other passages are scanned, for the
+    needles they hold only.
     """
-    if not len(members):
-        return np.zeros(0, np.int64)
-    present = np.zeros(len(members), np.int64)
+    live = [n for n in needles if n]
+    found = np.zeros((len(live), len(members)), bool)
     counts = np.zeros(len(members), np.int64)
     simple = np.ones(len(members), bool)
-    for needle in needles:
-        if not needle:
-            continue
+    for j, needle in enumerate(live):
         hits = snapshot.find(needle)
-        if not len(hits.index):
+        if not len(hits.index) or not len(members):
             continue
         at = np.minimum(np.searchsorted(hits.index, members), len(hits.index) - 1)
-        found = hits.index[at] == members
-        present += found
-        counts += np.where(found, hits.counts[at], 0)
+        found[j] = hits.index[at] == members
+        counts += np.where(found[j], hits.counts[at], 0)
         if _has_border(needle):
-            simple &= ~found
+            simple &= ~found[j]
+    present = found.sum(axis=0)
     simple &= present == 1
+    if not len(members) or not live:
+        return Mentions(counts, [[] for _ in range(len(members))])
+    keys = np.ascontiguousarray(np.packbits(found, axis=0).T)  # one row of bits per passage
+    rows, group = np.unique(keys, axis=0, return_inverse=True)
+    group = group.reshape(-1)
+    needle_sets = [[live[j] for j in np.flatnonzero(np.unpackbits(row)[: len(live)]).tolist()] for row in rows]
+    normalized = snapshot.normalized
     for k in np.flatnonzero(~simple & (present > 0)).tolist():
-        counts[k] = len(match_spans(snapshot.normalized[int(members[k])], needles))
-    return counts
+        counts[k] = len(match_spans(normalized[int(members[k])], needle_sets[int(group[k])]))
+    return Mentions(counts, [needle_sets[g] for g in group.tolist()])
 
 
 def _has_border(needle: str) -> bool:
@@ -187,9 +208,10 @@ def compare(snapshot: Snapshot, theme: Theme, document_ids: Sequence[int] | None
     words = theme_words(snapshot, hits, by_plan, mentioning, needles)
     terms = words.distinctive()
     mentions = mention_counts(snapshot, hits, needles)  # every theme passage at once, sliced per column
+    covered = coverages(snapshot, hits, mentions.counts, plans)
     columns = [_column(snapshot, p, hits[by_plan[p]], scores[by_plan[p]], needles, terms.get(p, []),
-                       mentions[by_plan[p]].tolist(), per_column)
-               for p in plans]
+                       mentions, by_plan[p].start, per_column, cover)
+               for p, cover in zip(plans, covered)]
     return {
         "theme": theme.describe(),
         "filters": filters,
@@ -201,45 +223,59 @@ def compare(snapshot: Snapshot, theme: Theme, document_ids: Sequence[int] | None
     }
 
 
-def _column(snapshot: Snapshot, plan: int, members: np.ndarray, member_scores: np.ndarray,
-            needles: list[str], terms: list[dict[str, Any]], per_passage: list[int], per_column: int = 0) -> dict[str, Any]:
+def _column(snapshot: Snapshot, plan: int, members: np.ndarray, member_scores: np.ndarray, needles: list[str],
+            terms: list[dict[str, Any]], mentions: Mentions, first: int, per_column: int, cover: dict[str, Any]) -> dict[str, Any]:
+    """One plan's column; its passages are members = hits[first:first + len(members)]."""
     best = int(np.argmax(member_scores)) if len(members) else -1  # argmax: first of equal scores
     shown = range(len(members))
     if 0 < per_column < len(members):  # the best ones, back in document order
         shown = sorted(np.lexsort((np.arange(len(members)), -member_scores))[:per_column].tolist())
+    per_passage = mentions.counts[first:first + len(members)].tolist()
+    held = mentions.held[first:first + len(members)]
+    indices, scores = members.tolist(), member_scores.tolist()
     passages = []
     for k in shown:
-        i = members[k]
-        view = passage_view(snapshot, int(i), needles, float(member_scores[k]))
+        view = passage_view(snapshot, indices[k], held[k], scores[k])
         view.update(mentions=per_passage[k], most_relevant=k == best)
         passages.append(view)
     return {
         "document": plan_summary(snapshot.plans[plan]),
         "status": MENTIONED if len(members) else NOT_MENTIONED,
-        "coverage": {**coverage(snapshot, plan, members, sum(per_passage)),
-                     "prominence": prominence(snapshot, plan, members, needles)},
+        "coverage": {**cover, "prominence": prominence(snapshot, plan, members, needles, held)},
         "passages": passages,
         "passages_omitted": len(members) - len(passages),
         "distinctive_terms": terms,
-        "commitments": commitments(snapshot, members, needles),
+        "commitments": commitments(snapshot, members, held),
     }
 
 
-def prominence(snapshot: Snapshot, plan: int, members: np.ndarray, needles: list[str]) -> dict[str, Any]:
-    """{"in_heading", "heading_depth" (0 = plan title, 1 = chapter, None), "sections": [paths]}."""
+def prominence(snapshot: Snapshot, plan: int, members: np.ndarray, needles: list[str],
+               held: Sequence[list[str]] | None = None) -> dict[str, Any]:
+    """{"in_heading", "heading_depth" (0 = plan title, 1 = chapter, None), "sections": [paths]}.
+
+    `held[k]`: the needles passage k holds, enough to test its heading, which is part of its
+    text (unless cut short with "…": then every needle is tried)."""
     depths: list[int] = []
     indices = members.tolist()
-    for i in indices:  # every heading opens a passage, so a heading naming the theme opens a matching one
-        section = snapshot.sections[i]
-        if snapshot.heading_lengths[i]:
-            heading = normalize(section[-1])
-            if any(n in heading for n in needles):
-                depths.append(0 if _is_title(snapshot, plan, i) else len(section))
-    sections: list[list[str]] = []
-    for i in indices:
-        if snapshot.sections[i] not in sections:  # [] is the text before the first heading
-            sections.append(list(snapshot.sections[i]))
-    return {"in_heading": bool(depths), "heading_depth": min(depths) if depths else None, "sections": sections}
+    headings = _normalized_headings(snapshot)
+    heading_lengths = snapshot.heading_lengths
+    for k, i in enumerate(indices):
+        if not heading_lengths[i]:
+            continue  # every heading opens a passage, so a heading naming the theme opens a matching one
+        heading = headings.get(i)
+        if heading is None:
+            heading = headings[i] = normalize(snapshot.sections[i][-1])
+        tried = needles if held is None or heading.endswith("…") else held[k]
+        if any(n in heading for n in tried):
+            depths.append(0 if _is_title(snapshot, plan, i) else len(snapshot.sections[i]))
+    paths = dict.fromkeys(snapshot.sections[i] for i in indices)  # () is the text before the first heading
+    return {"in_heading": bool(depths), "heading_depth": min(depths) if depths else None,
+            "sections": [list(path) for path in paths]}
+
+
+def _normalized_headings(snapshot: Snapshot) -> dict[int, str]:
+    """Passage index -> its own heading, normalised; filled as comparisons need them."""
+    return snapshot.derived.setdefault("compare:headings", {})  # type: ignore[no-any-return]
 
 
 def _is_title(snapshot: Snapshot, plan: int, i: int) -> bool:
@@ -280,18 +316,39 @@ class ThemeWords:
             delta = _log_odds(y_i + alpha, n_i + ALPHA0) - _log_odds(y_j + alpha, n_j + ALPHA0)
             z = delta / np.sqrt(1 / (y_i + alpha) + 1 / (y_j + alpha))
         keep = np.flatnonzero(z > 0)
+        keep = keep[z[keep] >= self._cutoffs(z, keep, top)[self.plan[keep]]]  # a plan's top ones, ties included
         rank = self._word_rank()
         order = keep[np.lexsort((rank[self.word[keep]], -y_i[keep], -z[keep], self.plan[keep]))]
         plans = self.plan[order]
         starts = np.searchsorted(plans, plans, "left")
         order = order[np.arange(len(order)) - starts < top]
-        out: dict[int, list[dict[str, Any]]] = {}
-        for k in order.tolist():
-            out.setdefault(self.plans[int(self.plan[k])], []).append({
-                "term": self.vocabulary[int(self.word[k])], "z": round(float(z[k]), 3),
-                "count": int(self.count[k]), "others": int(y_j[k]),
-            })
-        return out
+        vocabulary = self.vocabulary
+        rows = [{"term": vocabulary[w], "z": round(score, 3), "count": count, "others": others}
+                for w, score, count, others in zip(self.word[order].tolist(), z[order].tolist(),
+                                                   self.count[order].tolist(), y_j[order].astype(np.int64).tolist())]
+        owners = self.plan[order]  # sorted: each plan's rows are contiguous
+        if not len(owners):
+            return {}
+        starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+        ends = np.r_[starts[1:], len(owners)]
+        return {self.plans[p]: rows[a:b] for p, a, b in zip(owners[starts].tolist(), starts.tolist(), ends.tolist())}
+
+    def _cutoffs(self, z: np.ndarray, keep: np.ndarray, top: int) -> np.ndarray:
+        """Per plan, the `top`-th largest z among `keep` (-inf with fewer): only those at or
+        above it can rank among its `top`, so the full four-key sort runs on a few rows."""
+        cutoffs = np.full(len(self.plans), -np.inf)
+        if not len(keep):
+            return cutoffs
+        by_z = keep[np.argsort(-z[keep])]  # the order of equal z does not change the cutoff
+        owners = self.plan[by_z]
+        small = owners.astype(np.int16) if len(self.plans) < 2**15 else owners  # 16 bits: a radix sort
+        by_plan = by_z[np.argsort(small, kind="stable")]  # by plan, then z descending
+        owners = self.plan[by_plan]
+        starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+        sizes = np.diff(np.r_[starts, len(owners)])
+        at = starts[sizes >= top] + top - 1
+        cutoffs[owners[at]] = z[by_plan[at]]
+        return cutoffs
 
     def shared(self) -> list[dict[str, Any]]:
         """Words in the theme passages of at least half (and two) of the mentioning plans:
@@ -325,16 +382,14 @@ def theme_words(snapshot: Snapshot, hits: np.ndarray, by_plan: Mapping[int, slic
     owners = np.repeat(np.arange(len(mentioning)), [by_plan[p].stop - by_plan[p].start for p in mentioning])
     ids, which = snapshot.word_ids_of(members)
     size = max(len(snapshot.vocabulary), 1)
-    combined, counts = np.unique(owners[which].astype(np.int64) * size + ids, return_counts=True)
-    plan, word = combined // size, combined % size
-    present = np.unique(word)
     content = _content_words(snapshot)
     wanted = np.zeros(size, bool)
-    for w in present.tolist():
+    for w in np.flatnonzero(np.bincount(ids, minlength=size)).tolist():
         text = snapshot.vocabulary[w]
         wanted[w] = content(w) and not any(x in text or text in x for x in needles)
-    keep = wanted[word]
-    return ThemeWords(snapshot.vocabulary, list(mentioning), plan[keep], word[keep], counts[keep])
+    keep = wanted[ids]  # before counting: fewer rows to sort
+    combined, counts = np.unique(owners[which[keep]].astype(np.int64) * size + ids[keep], return_counts=True)
+    return ThemeWords(snapshot.vocabulary, list(mentioning), combined // size, combined % size, counts)
 
 
 def _content_words(snapshot: Snapshot) -> Any:
@@ -359,19 +414,23 @@ def _log_odds(count: np.ndarray, total: np.ndarray) -> np.ndarray:
     return np.log(count / np.maximum(total - count, 1e-9))
 
 
-def commitments(snapshot: Snapshot, members: np.ndarray, needles: list[str]) -> list[dict[str, Any]]:
+def commitments(snapshot: Snapshot, members: np.ndarray, needles: Sequence[list[str]]) -> list[dict[str, Any]]:
     """Sentences of the passages with numbers, frequencies, durations or targets:
-    [{"text", "passage_id", "mentions_theme"}] in document order, duplicates dropped."""
+    [{"text", "passage_id", "mentions_theme"}] in document order, duplicates dropped.
+    `needles[k]`: the theme's needles to look for in passage k (those it holds suffice)."""
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for i in members.tolist():
+    for k, i in enumerate(members.tolist()):
+        found = _quantified_sentences(snapshot, i)
+        if not found:
+            continue
         text, folded = snapshot.texts[i], snapshot.normalized[i]
-        for start, end in _quantified_sentences(snapshot, i):
+        for start, end in found:
             sentence, fold = text[start:end].strip(), folded[start:end]
             if sentence not in seen:
                 seen.add(sentence)
                 out.append({"text": sentence, "passage_id": int(snapshot.passage_ids[i]),
-                            "mentions_theme": any(n in fold for n in needles)})
+                            "mentions_theme": any(n in fold for n in needles[k])})
     return out
 
 
@@ -404,11 +463,9 @@ def matrix(snapshot: Snapshot, themes: Sequence[Theme], document_ids: Sequence[i
     rows = []
     for theme in themes:
         hits = theme_passages(snapshot, theme)
-        counted = mention_counts(snapshot, hits, theme.needles)
-        cells = []
-        for p, part in plan_slices(snapshot, hits, plans).items():
-            mentions = int(counted[part].sum())
-            cells.append({"document_id": snapshot.plans[p]["id"], **coverage(snapshot, p, hits[part], mentions)})
+        counted = mention_counts(snapshot, hits, theme.needles).counts
+        cells = [{"document_id": snapshot.plans[p]["id"], **cover}
+                 for p, cover in zip(plans, coverages(snapshot, hits, counted, plans))]
         rows.append({"theme": theme.name, "cells": cells})
     return {
         "themes": [t.describe() for t in themes],

@@ -7,8 +7,11 @@ Overlapping matches of different needles merge into one mark; a phrase is one ma
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from html import escape
+
+_SPECIAL = re.compile(r"[&<>\"']")  # what html.escape rewrites
 
 
 def match_spans(normalized: str, needles: Iterable[str]) -> list[tuple[int, int]]:
@@ -33,11 +36,17 @@ def match_spans(normalized: str, needles: Iterable[str]) -> list[tuple[int, int]
 
 def highlight(text: str, normalized: str, needles: Iterable[str]) -> str:
     """`text` escaped for HTML, each match wrapped in <mark>…</mark>."""
+    spans = match_spans(normalized, needles)
+    quote = escape if _SPECIAL.search(text) else _same  # most passages have nothing to escape
     out: list[str] = []
     position = 0
-    for start, end in match_spans(normalized, needles):
-        out.append(escape(text[position:start]))
-        out.append("<mark>" + escape(text[start:end]) + "</mark>")
+    for start, end in spans:
+        out.append(quote(text[position:start]))
+        out.append("<mark>" + quote(text[start:end]) + "</mark>")
         position = end
-    out.append(escape(text[position:]))
+    out.append(quote(text[position:]))
     return "".join(out)
+
+
+def _same(text: str) -> str:
+    return text

@@ -201,12 +201,13 @@ def plan_summary(meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def passage_view(snapshot: Snapshot, index: int, needles: list[str], score: float | None = None) -> dict[str, Any]:
+    text = snapshot.texts[index]
     out = {
         "id": int(snapshot.passage_ids[index]),
         "ordinal": int(snapshot.ordinals[index]),
         "section": list(snapshot.sections[index]),
-        "text": snapshot.texts[index],
-        "highlight": highlight(snapshot.texts[index], snapshot.normalized[index], needles),
+        "text": text,
+        "highlight": highlight(text, snapshot.normalized[index], needles),
     }
     if score is not None:
         out["score"] = round(score, 4)

@@ -73,7 +73,8 @@ class Snapshot:
         self.texts = state.texts()
         self.normalized = state.normalized_texts()
         self.lengths = np.diff(state.offsets).astype(np.int32)
-        self.sections: list[list[str]] = state.sections
+        # tuples of strings: the collector stops tracking them, so they cost a full collection nothing
+        self.sections: tuple[tuple[str, ...], ...] = tuple(map(tuple, state.sections))
         self._chars, self._bigrams = state.chars, state.bigrams
         self.vocabulary: list[str] = state.vocabulary
         self.word_ids, self.word_offsets = state.word_ids, state.word_offsets

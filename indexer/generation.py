@@ -102,6 +102,8 @@ class TextCut(Sequence[str]):
     @overload
     def __getitem__(self, i: slice) -> list[str]: ...
     def __getitem__(self, i: int | slice) -> str | list[str]:
+        if type(i) is int and 0 <= i < len(self.bounds) - 1:  # the common case, first: compare cuts thousands
+            return self.text[self.bounds[i] : self.bounds[i + 1]]
         if isinstance(i, slice):
             return [self[k] for k in range(*i.indices(len(self)))]
         i = int(i)

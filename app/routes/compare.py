@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import numpy as np
+import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
 from starlette.background import BackgroundTask
 
 from app import models
@@ -95,10 +96,19 @@ LARGE = 100  # columns (compare) or plans (matrix) past which memory is handed b
 def _json(result: dict[str, Any]) -> Response:
     """The JSON as built, skipping FastAPI's validation against the response model: over 2,000
     plans that doubled the time of a comparison (15 MB). The models still document the shape,
-    and tests/app/test_compare.py validates real answers against them."""
+    and tests/app/test_compare.py validates real answers against them. orjson writes the 15 MB
+    in ~20 ms where the standard library takes ~170 ms."""
     size = len(result["columns"]) if "columns" in result else len(result["documents"])
+    body = orjson.dumps(result, default=_plain)
     # glibc keeps the freed dictionaries of a large answer unless asked to hand them back
-    return JSONResponse(result, background=BackgroundTask(trim) if size > LARGE else None)
+    return Response(body, media_type="application/json", background=BackgroundTask(trim) if size > LARGE else None)
+
+
+def _plain(value: Any) -> Any:
+    """A numpy number that slipped into an answer, as the Python number it stands for."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def _download(body: bytes, media_type: str, kind: str, label: str, extension: str) -> Response:

@@ -10,11 +10,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from app.compare import is_quantified, stopwords
+from app.compare import ThemeWords, is_quantified, stopwords
 from app.snapshot import Snapshot
 from app.themes import load_themes
 from indexer.cleaning import normalize
@@ -287,6 +290,22 @@ def test_distinctive_and_shared_terms_equal_the_formula_computed_word_by_word(
     assert result["shared_terms"] == [{"term": w, "plans": n, "count": c} for n, c, w in shared[:30]]
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from("甲乙丙丁戊己庚辛壬癸子丑寅卯"), st.integers(1, 4), min_size=1), min_size=1, max_size=6),
+       st.integers(1, 12))
+def test_distinctive_terms_keep_each_plans_top_words_through_ties(plans: list[dict[str, int]], top: int) -> None:
+    """Small counts make many equal z: the cut to each plan's best `top` must keep ties in order."""
+    vocabulary = sorted({w for counts in plans for w in counts}, reverse=True)  # ids not in string order
+    rows = sorted((p, vocabulary.index(w), c) for p, counts in enumerate(plans) for w, c in counts.items())
+    words = ThemeWords(vocabulary, [100 + p for p in range(len(plans))], *(np.array(col, np.int64) for col in zip(*rows)))
+    pooled: Counter[str] = Counter()
+    for counts in plans:
+        pooled.update(counts)
+    got = words.distinctive(top)
+    for p, counts in enumerate(plans):
+        assert got.get(100 + p, []) == _reference_terms(Counter(counts), pooled, top)
+
+
 def test_a_plans_own_vocabulary_is_distinctive(client: TestClient) -> None:
     column = _column(_get(client, "/api/compare", theme="劳动教育"), "海王路小学教育集团")
     assert column["distinctive_terms"][0]["term"] == "心灵"  # 心灵疗愈, 心灵花园: its labour base
@@ -414,3 +433,27 @@ def test_overlapping_and_nested_mentions_count_as_merged_marks(tmp_path: Path) -
                 assert passage["mentions"] == passage["highlight"].count("<mark>"), (name, passage["text"])
     passages = {p["text"]: p["mentions"] for p in compare(snapshot, book.resolve("好好"))["columns"][0]["passages"]}
     assert passages["一、总体要求\n好好好好学习，天天向上。"] == 1  # str.count would say 2
+
+
+def test_a_heading_cut_short_still_names_the_theme(tmp_path: Path) -> None:
+    """A heading over 60 characters is kept as its first 59 and "…"; prominence tests it with
+    every needle, not only those its passage holds (a needle may end in the "…")."""
+    from app.compare import compare
+    from app.snapshot import Snapshot
+    from app.themes import ThemeBook
+    from tests.conftest import build_home
+
+    long_heading = "二、" + "积极推进家校社协同育人机制建设" * 4 + "并开展劳动周活动"
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "plan.txt").write_text(f"某某小学2024年工作计划\n一、总体要求\n认真学习。\n{long_heading}\n组织学生参加劳动周。\n",
+                                     encoding="utf-8")
+    snapshot = Snapshot(build_home(tmp_path / "home", corpus).index_dir)
+    heading = next(s[-1] for s in snapshot.sections if s and s[-1].startswith("二、积极推进"))
+    assert heading.endswith("…") and "劳动周" not in heading
+    tail = normalize(heading[-4:])  # three characters and the "…"
+    column = compare(snapshot, ThemeBook([]).resolve(f'劳动周 OR "{tail}"'))["columns"][0]
+    assert column["coverage"]["prominence"]["in_heading"] is True
+    assert column["coverage"]["prominence"]["heading_depth"] == 1
+    no_tail = compare(snapshot, ThemeBook([]).resolve("劳动周"))["columns"][0]
+    assert no_tail["coverage"]["prominence"]["in_heading"] is False
