@@ -73,12 +73,13 @@ class Snapshot:
         self.texts = state.texts()
         self.normalized = state.normalized_texts()
         self.lengths = np.diff(state.offsets).astype(np.int32)
-        # tuples of strings: the collector stops tracking them, so they cost a full collection nothing
-        self.sections: tuple[tuple[str, ...], ...] = tuple(map(tuple, state.sections))
+        # one tuple per distinct path (a section's passages share it: 21 -> 4 MB at 2,000 plans);
+        # tuples of strings, which the collector stops tracking
+        paths: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self.sections: tuple[tuple[str, ...], ...] = tuple(paths.setdefault(t, t) for t in map(tuple, state.sections))
         self._chars, self._bigrams = state.chars, state.bigrams
         self.vocabulary: list[str] = state.vocabulary
         self.word_ids, self.word_offsets = state.word_ids, state.word_offsets
-        self.by_pid = {int(pid): i for i, pid in enumerate(self.passage_ids.tolist())}
         counts = np.bincount(self.passage_plan, minlength=len(self.plans)) if self.size else np.zeros(len(self.plans), np.int64)
         self.plan_passage_count = counts.astype(np.int32)
         self.plan_first = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int32) if len(self.plans) else np.zeros(0, np.int32)

@@ -444,8 +444,10 @@ def save(directory: Path, generation: int, state: State) -> Path:
         postings = getattr(state, kind)
         for name in _POSTINGS:
             np.save(temporary / f"{kind}.{name}.npy", getattr(postings, name))
+    names: dict[str, str] = {}  # one object per distinct heading: pickle then writes and loads it once
+    sections = [[names.setdefault(h, h) for h in path] for path in state.sections]
     with open(temporary / "state.pickle", "wb") as out:
-        head = {"format": FORMAT, "plans": state.plans, "sections": state.sections,
+        head = {"format": FORMAT, "plans": state.plans, "sections": sections,
                 "text": state.text, "normalized": state.normalized, "vocabulary": state.vocabulary}
         pickle.dump(head, out, protocol=5)
     # no fsync, like Whoosh's own files: a kill cannot lose written data, a power cut could,
