@@ -1,4 +1,5 @@
-"""create_app(settings): the FastAPI application; lifespan opens the index read-only."""
+"""create_app(settings): the FastAPI application; lifespan opens the index read-only and stops
+the indexer child (started by the first upload or delete) at shutdown."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.indexer_child import IndexerChild
 from app.query import QueryError
 from app.routes import admin, api, pages
 from app.security import SecurityHeaders
@@ -34,7 +36,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.holder = SnapshotHolder(settings.index_dir, reload_interval=settings.plans_reload_interval)
         app.state.themes = load_themes(settings.plans_themes)  # a bad dictionary stops start-up, naming the entry
-        yield
+        app.state.indexer = IndexerChild(settings)  # no process until the first upload or delete
+        try:
+            yield
+        finally:
+            app.state.indexer.close()
 
     # No /docs or /redoc: Swagger UI loads its assets from a CDN and runs inline script;
     # the OpenAPI description itself is at /openapi.json.

@@ -1,7 +1,8 @@
-"""The indexer's commands (index, remove, reindex): thin wrappers over the pipeline.
+"""The indexer's commands (index, remove, reindex, worker): thin wrappers over the pipeline.
 
-`python -m indexer` runs just these (the server starts it for uploads). The `plans` console
-script is app/cli.py, which adds the serving commands; indexer never imports app.
+`python -m indexer` runs just these (the server keeps a `worker` running for uploads and
+deletes). The `plans` console script is app/cli.py, which adds the serving commands; indexer
+never imports app.
 """
 
 from __future__ import annotations
@@ -92,6 +93,19 @@ def reindex(
     except PlansError as exc:
         fail(str(exc))
     typer.echo(f"reindexed {len(report.outcomes)} plans")
+
+
+@cli.command()
+def worker() -> None:
+    """Index and remove plans on request, one JSON line each on stdin and stdout, until stdin ends.
+
+    What the server runs for uploads and deletes (see indexer/worker.py for the requests and
+    answers): one process that keeps jieba and the last committed state loaded. It takes the
+    indexer lock per request only.
+    """
+    from indexer.worker import run
+
+    raise typer.Exit(run(current_settings()))
 
 
 def main() -> None:

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     plans_admin_wait: float = Field(
         default=30.0, ge=0, description="Seconds an upload or delete waits for a running indexer before answering 503."
     )
+    plans_indexer_idle: float = Field(
+        default=300.0, ge=0,
+        description="Seconds the server's indexer child may sit idle before it is stopped (the next upload or delete starts another).",
+    )
 
     @property
     def index_dir(self) -> Path:

@@ -1,31 +1,32 @@
 """Upload and delete plans: POST /api/documents and DELETE /api/documents/{id}, behind a token.
 
-The serving process never writes the catalog or the index, so both hand the work to a
-separate indexer process, the same `python -m indexer` an operator runs:
+The serving process never writes the catalog or the index, so both hand the work to the
+server's indexer child (app/indexer_child.py): one `python -m indexer worker` process,
+started at the first upload or delete and kept for the next ones, so jieba and the last
+committed state stay loaded. It takes the same indexer lock as an operator's `plans index`,
+per request:
 
 - upload: the size is checked from Content-Length before the body is read, then while it
   streams; the file is read here with the indexer's own reader, so a bad file is refused
   (422, with the reader's reason) before anything is stored. A good one is saved as
   PLANS_HOME/uploads/<sha256>/<name> (that path is the plan's source: the same bytes
-  uploaded twice are one plan) and `python -m indexer index <file> --json` indexes it,
-  waiting up to PLANS_ADMIN_WAIT seconds for another indexer's lock (503 after that).
-- delete: `python -m indexer remove ID` (which also deletes an uploaded plan's file).
+  uploaded twice are one plan) and the child indexes it, waiting up to PLANS_ADMIN_WAIT
+  seconds for another indexer's lock or another upload (503 after that).
+- delete: the child removes the plan (and an uploaded plan's file).
 
 When the child succeeds the server loads the new index generation at once, so the answer
-describes what search now shows. A child that overruns is killed, which the crash-safe
-pipeline makes harmless. With PLANS_ADMIN_TOKEN unset both answer 403.
+describes what search now shows. A child that overruns or dies is killed (503), which the
+crash-safe pipeline makes harmless; the next request starts a new one. With
+PLANS_ADMIN_TOKEN unset both answer 403.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -40,6 +41,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from app import models
 from app.documents import document_summary
+from app.indexer_child import IndexerChild, IndexerUnavailable
 from app.snapshot import SnapshotHolder
 from indexer.errors import ReadError
 from indexer.settings import Settings
@@ -47,7 +49,6 @@ from indexer.settings import Settings
 router = APIRouter(prefix="", tags=["admin"])
 
 MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the file
-CHILD_TIMEOUT = 300.0  # seconds an indexer child may work once it holds the lock
 _bearer = HTTPBearer(auto_error=False, description="PLANS_ADMIN_TOKEN; with none set, uploads and deletes are off.")
 
 
@@ -58,7 +59,7 @@ def _error(status: int, description: str) -> dict[str, Any]:
 GUARDED: dict[int | str, dict[str, Any]] = {
     401: _error(401, "Missing or wrong token."),
     403: _error(403, "Uploads and deletes are off: PLANS_ADMIN_TOKEN is not set."),
-    503: _error(503, "Another indexer held the lock for PLANS_ADMIN_WAIT seconds, or indexing failed."),
+    503: _error(503, "Another indexer or upload held on for PLANS_ADMIN_WAIT seconds, or the indexer child failed or overran."),
 }
 UPLOAD_BODY = {
     "requestBody": {
@@ -83,10 +84,6 @@ class UploadRejected(Exception):
     def __init__(self, name: str, reason: str) -> None:
         super().__init__(f"{name}: {reason}")
         self.name, self.reason = name, reason
-
-
-class IndexerUnavailable(Exception):
-    """The indexer child could not do the work (lock held too long, timeout, error)."""
 
 
 # -- the guard ------------------------------------------------------------------------------------
@@ -127,7 +124,9 @@ async def upload_document(_admin: Admin, request: Request, response: Response) -
     settings: Settings = request.app.state.settings
     name, data = await _receive_upload(request, settings.plans_max_upload_bytes)
     try:
-        status, summary = await run_in_threadpool(ingest, settings, request.app.state.holder, name, data)
+        status, summary = await run_in_threadpool(
+            ingest, settings, request.app.state.holder, request.app.state.indexer, name, data
+        )
     except UploadRejected as exc:
         raise HTTPException(422, f"无法作为计划读取 {exc.name}：{exc.reason}") from None
     except IndexerUnavailable as exc:
@@ -144,7 +143,8 @@ async def upload_document(_admin: Admin, request: Request, response: Response) -
 )
 def delete_document(_admin: Admin, request: Request, document_id: Annotated[int, PathParam(ge=1, le=2**62)]) -> Response:
     try:
-        removed = remove(request.app.state.settings, request.app.state.holder, document_id)
+        state = request.app.state
+        removed = remove(state.settings, state.holder, state.indexer, document_id)
     except IndexerUnavailable as exc:
         raise HTTPException(503, f"暂时无法删除：{exc}") from None
     if not removed:
@@ -215,10 +215,12 @@ def _safe_name(name: str) -> str:
     return base if base and base != "manifest.yaml" else f"upload{PurePosixPath(base).suffix}"
 
 
-# -- the work, out of process ---------------------------------------------------------------------
+# -- the work, in the indexer child --------------------------------------------------------------
 
 
-def ingest(settings: Settings, holder: SnapshotHolder, name: str, data: bytes) -> tuple[str, dict[str, Any]]:
+def ingest(
+    settings: Settings, holder: SnapshotHolder, indexer: IndexerChild, name: str, data: bytes
+) -> tuple[str, dict[str, Any]]:
     """Check, save and index one uploaded file: ("added" | "replaced" | "unchanged", its summary)."""
     from indexer.reading import read_bytes
 
@@ -227,24 +229,23 @@ def ingest(settings: Settings, holder: SnapshotHolder, name: str, data: bytes) -
     except ReadError as exc:
         raise UploadRejected(name, exc.reason) from None
     path, created = _save(settings.uploads_dir, hashlib.sha256(data).hexdigest(), name, data)
-    wait = settings.plans_admin_wait
     try:
-        result = _run_indexer(settings, ["index", str(path), "--json", "--no-progress", "--wait", str(wait)], wait)
-        if result.returncode not in (0, 1):
-            raise IndexerUnavailable(_last_line(result.stderr))
-        try:
-            report = json.loads(result.stdout)["outcomes"]
-        except (ValueError, KeyError, TypeError):
-            raise IndexerUnavailable(_last_line(result.stderr)) from None
-        outcomes = [o for o in report if o["source"] == str(path.resolve())]
+        report = indexer.index(path, wait=settings.plans_admin_wait)
+        outcomes = [o for o in report["outcomes"] if o["source"] == str(path.resolve())]
         if not outcomes:
             raise IndexerUnavailable(f"the indexer said nothing about {path.name}")
         outcome = outcomes[-1]
         if outcome["status"] == "failed":
             raise UploadRejected(name, outcome["reason"])
-    except (UploadRejected, IndexerUnavailable):
+    except UploadRejected:
         if created:
             shutil.rmtree(path.parent, ignore_errors=True)  # nothing stored changes
+        raise
+    except IndexerUnavailable as exc:
+        # a child stopped mid-request may have catalogued the file already (the next indexer run
+        # finishes such a plan): then the file stays, and uploading it again answers for it
+        if created and exc.settled:
+            shutil.rmtree(path.parent, ignore_errors=True)
         raise
     snapshot = holder.reload_now()
     plan_index = snapshot.plan_by_id.get(outcome["plan_id"])
@@ -253,14 +254,10 @@ def ingest(settings: Settings, holder: SnapshotHolder, name: str, data: bytes) -
     return outcome["status"], document_summary(snapshot, plan_index)
 
 
-def remove(settings: Settings, holder: SnapshotHolder, plan_id: int) -> bool:
-    """Delete one plan through `python -m indexer remove`; False when there is no such plan."""
-    wait = settings.plans_admin_wait
-    result = _run_indexer(settings, ["remove", str(plan_id), "--wait", str(wait)], wait)
-    if result.returncode == 1:
+def remove(settings: Settings, holder: SnapshotHolder, indexer: IndexerChild, plan_id: int) -> bool:
+    """Delete one plan through the indexer child; False when there is no such plan."""
+    if indexer.remove(plan_id, wait=settings.plans_admin_wait) is None:
         return False
-    if result.returncode != 0:
-        raise IndexerUnavailable(_last_line(result.stderr))
     holder.reload_now()
     return True
 
@@ -287,31 +284,3 @@ def _save(uploads: Path, sha256: str, name: str, data: bytes) -> tuple[Path, boo
 
 def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
-
-
-def _run_indexer(settings: Settings, args: list[str], wait: float) -> subprocess.CompletedProcess[str]:
-    """`python -m indexer ARGS` with these settings; killed (safely) when it overruns."""
-    try:
-        return subprocess.run(
-            [sys.executable, "-m", "indexer", *args], env=_child_env(settings),
-            capture_output=True, text=True, timeout=wait + CHILD_TIMEOUT,
-        )
-    except subprocess.TimeoutExpired:
-        raise IndexerUnavailable(f"the indexer took longer than {wait + CHILD_TIMEOUT:.0f} s and was stopped") from None
-
-
-def _child_env(settings: Settings) -> dict[str, str]:
-    """The environment with these settings spelled out, so the child sees what the server sees."""
-    env = dict(os.environ)
-    for field in Settings.model_fields:
-        value = getattr(settings, field)
-        if value is None or field == "plans_admin_token":
-            env.pop(field.upper(), None)
-        else:
-            env[field.upper()] = str(value.resolve()) if isinstance(value, Path) else str(value)
-    return env
-
-
-def _last_line(stderr: str) -> str:
-    lines = [line for line in stderr.strip().splitlines() if line.strip()]
-    return lines[-1].removeprefix("error: ") if lines else "the indexer failed without a message"

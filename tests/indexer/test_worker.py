@@ -1,0 +1,199 @@
+"""`python -m indexer worker`: the long-lived indexer the server talks to, run as a real process.
+
+Requests go to its stdin and answers come from its stdout as JSON lines; between requests the
+test process acts as an operator's separate indexer (commits, a reindex, holding the lock), so
+the worker's remembered state must give way to what is on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.snapshot import Snapshot
+from indexer.locking import indexer_lock
+from indexer.pipeline import Pipeline
+from indexer.settings import DATA_DIR, Settings, get_settings
+from tests.conftest import build_home, catalog_passages
+
+SAMPLE = sorted((DATA_DIR / "corpus").glob("*.txt"))[4]  # 常州市焦溪小学2022年春学期工作计划
+ANSWER_LIMIT = 120.0  # seconds before a silent worker fails the test instead of hanging it
+
+
+class Worker:
+    """One `python -m indexer worker` process for these settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        env = {**os.environ, "PLANS_HOME": str(settings.plans_home.resolve())}
+        self.process = subprocess.Popen([sys.executable, "-m", "indexer", "worker"], env=env,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.lines: queue.Queue[bytes | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def ask(self, request: dict[str, Any] | str) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        line = request if isinstance(request, str) else json.dumps(request)
+        self.process.stdin.write(line.encode() + b"\n")
+        self.process.stdin.flush()
+        raw = self.lines.get(timeout=ANSWER_LIMIT)
+        assert raw is not None, f"the worker ended (exit code {self.process.wait()})"
+        answer: dict[str, Any] = json.loads(raw)  # every stdout line is an answer: nothing else is printed
+        return answer
+
+    def finish(self) -> int:
+        """Close its stdin; its exit code, and nothing left on its stdout."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.close()
+        code = self.process.wait(ANSWER_LIMIT)
+        assert self.lines.get(timeout=ANSWER_LIMIT) is None
+        self.process.stdout.close()
+        return code
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_home(tmp_path_factory.mktemp("worker") / "home").plans_home
+
+
+@pytest.fixture()
+def settings(template: Path, tmp_path: Path) -> Settings:
+    shutil.copytree(template, tmp_path / "home")
+    return get_settings(plans_home=tmp_path / "home")
+
+
+@pytest.fixture()
+def worker(settings: Settings) -> Iterator[Worker]:
+    running = Worker(settings)
+    yield running
+    if running.process.poll() is None:
+        running.process.kill()
+        running.process.wait()
+    for stream in (running.process.stdin, running.process.stdout):
+        if stream is not None:
+            stream.close()
+
+
+def _plan(folder: Path, marker: str) -> Path:
+    """The sample plan with a last passage holding `marker`: a new file each time."""
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{marker}.txt"
+    path.write_text(SAMPLE.read_text(encoding="utf-8") + f"\n七、附则\n本计划含{marker}。\n", encoding="utf-8")
+    return path
+
+
+def _found(settings: Settings, *markers: str) -> dict[str, int]:
+    """How many passages of the newest generation hold each marker."""
+    snapshot = Snapshot(settings.index_dir)
+    try:
+        return {marker: len(snapshot.find(marker).index) for marker in markers}
+    finally:
+        snapshot.close()
+
+
+def _served_plans_are_the_catalog(settings: Settings) -> None:
+    snapshot = Snapshot(settings.index_dir)
+    try:
+        assert sorted(snapshot.passage_ids.tolist()) == sorted(p.id for _, p in catalog_passages(settings))
+    finally:
+        snapshot.close()
+
+
+def test_it_indexes_and_removes_on_request_and_ends_with_its_input(settings: Settings, worker: Worker, tmp_path: Path) -> None:
+    path = _plan(tmp_path / "new", "甲标记")
+    added = worker.ask({"op": "index", "path": str(path), "wait": 0})
+    assert added["ok"] and added["summary"] == "1 added, 0 replaced, 0 unchanged, 0 removed, 0 failed"
+    [outcome] = added["outcomes"]
+    assert (outcome["source"], outcome["status"], outcome["reason"]) == (str(path.resolve()), "added", None)
+    assert _found(settings, "甲标记") == {"甲标记": 1}
+
+    again = worker.ask({"op": "index", "path": str(path), "wait": 0})
+    assert [(o["status"], o["plan_id"]) for o in again["outcomes"]] == [("unchanged", outcome["plan_id"])]
+    junk = tmp_path / "new" / "junk.txt"
+    junk.write_bytes(bytes(range(256)) * 8)
+    refused = worker.ask({"op": "index", "path": str(junk), "wait": 0})
+    assert refused["ok"] and [(o["status"], o["reason"]) for o in refused["outcomes"]] == [
+        ("failed", "not a text, Word, PDF or HTML file (binary data)")]
+
+    assert worker.ask({"op": "remove", "id": outcome["plan_id"], "wait": 0}) == {"ok": True, "removed": str(path.resolve())}
+    assert worker.ask({"op": "remove", "id": outcome["plan_id"], "wait": 0}) == {"ok": True, "removed": None}
+    assert _found(settings, "甲标记") == {"甲标记": 0}
+    _served_plans_are_the_catalog(settings)
+    assert worker.finish() == 0
+
+
+@pytest.mark.parametrize(
+    ("request_line", "error"),
+    [
+        ("not json", "not a JSON request: b'not json'"),
+        ('["index"]', "a request is a JSON object"),
+        ('{"op": "index", "wait": 0}', 'expected {"op": "index", "path": FILE} or {"op": "remove", "id": N}'),
+        ('{"op": "remove", "id": "7"}', 'expected {"op": "index", "path": FILE} or {"op": "remove", "id": N}'),
+        ('{"op": "remove", "id": 7, "wait": -1}', "wait must be a number of seconds ≥ 0"),
+        ('{"op": "reindex"}', 'expected {"op": "index", "path": FILE} or {"op": "remove", "id": N}'),
+    ],
+)
+def test_a_bad_request_gets_an_error_and_the_worker_goes_on(worker: Worker, request_line: str, error: str) -> None:
+    assert worker.ask(request_line) == {"ok": False, "error": error}
+    assert worker.ask({"op": "remove", "id": 999, "wait": 0}) == {"ok": True, "removed": None}
+    assert worker.finish() == 0
+
+
+def test_it_takes_the_lock_per_request_and_names_its_holder(settings: Settings, worker: Worker, tmp_path: Path) -> None:
+    path = _plan(tmp_path / "new", "乙标记")
+    with indexer_lock(settings.plans_home):
+        answer = worker.ask({"op": "index", "path": str(path), "wait": 0.2})
+    assert answer == {"ok": False, "error": f"another indexer (pid {os.getpid()}) is writing to {settings.plans_home.resolve()}; "
+                                           "wait for it to finish, or pass --wait SECONDS"}
+    assert worker.ask({"op": "index", "path": str(path), "wait": 0})["outcomes"][0]["status"] == "added"
+    with indexer_lock(settings.plans_home, wait=0):  # free again between requests, the worker still running
+        assert worker.process.poll() is None
+    assert worker.finish() == 0
+
+
+def test_commits_of_other_indexers_between_requests_are_kept(settings: Settings, worker: Worker, tmp_path: Path) -> None:
+    """The state the worker remembers from its own commit is stale once another process commits.
+
+    Plans added or removed meanwhile would also be repaired by the worker's recovery step; a
+    plan replaced meanwhile would not: the stale state would serve its old passages.
+    """
+    folder = tmp_path / "new"
+
+    def index(marker: str) -> int:
+        answer = worker.ask({"op": "index", "path": str(_plan(folder, marker)), "wait": 0})
+        assert answer["ok"] and answer["outcomes"][0]["status"] == "added", answer
+        return int(answer["outcomes"][0]["plan_id"])
+
+    index("丙一号")
+    changed = _plan(folder, "丙二号")
+    assert Pipeline(settings).index([changed]).count("added") == 1  # this process, not the worker
+    index("丙三号")
+    changed.write_text(changed.read_text(encoding="utf-8").replace("丙二号", "丁二号"), encoding="utf-8")
+    assert Pipeline(settings).index([changed]).count("replaced") == 1
+    index("丙四号")
+    assert _found(settings, "丙一号", "丙二号", "丁二号", "丙三号", "丙四号") == {
+        "丙一号": 1, "丙二号": 0, "丁二号": 1, "丙三号": 1, "丙四号": 1}
+    _served_plans_are_the_catalog(settings)
+
+    Pipeline(settings).reindex()  # a new index folder, its generations counted from the start again
+    index("丙五号")
+    assert Pipeline(settings).remove(index("丙六号")) is not None
+    index("丙七号")
+    assert _found(settings, "丙五号", "丙六号", "丙七号", "丁二号") == {"丙五号": 1, "丙六号": 0, "丙七号": 1, "丁二号": 1}
+    _served_plans_are_the_catalog(settings)
+    assert worker.finish() == 0
