@@ -27,10 +27,13 @@ def free_port() -> int:
 class Server:
     """One `plans serve` process on a free loopback port; `ready_seconds` is spawn → /healthz 200."""
 
-    def __init__(self, home: Path, log: Path, *, reload_interval: float = 1.0) -> None:
+    def __init__(self, home: Path, log: Path, *, reload_interval: float = 1.0, token: str | None = None) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "PLANS_HOME": str(home), "PLANS_RELOAD_INTERVAL": str(reload_interval)}
+        env.pop("PLANS_ADMIN_TOKEN", None)
+        if token:  # uploads and deletes on
+            env["PLANS_ADMIN_TOKEN"] = token
         self._log = log.open("ab")
         started = time.perf_counter()
         self.process = subprocess.Popen(
@@ -53,9 +56,18 @@ class Server:
 
     def memory(self) -> dict[str, float]:
         """Current and peak resident memory of the server process, in MB (from /proc)."""
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        values = {line.split(":")[0]: line.split()[1] for line in status.splitlines() if line.startswith(("VmRSS", "VmHWM"))}
-        return {"rss_mb": int(values["VmRSS"]) / 1024, "peak_rss_mb": int(values["VmHWM"]) / 1024}
+        return _memory(self.process.pid)
+
+    def indexer_child(self) -> dict[str, float] | None:
+        """The server's indexer child (`python -m indexer worker`): pid and memory, None when none runs."""
+        children = " ".join(p.read_text() for p in Path(f"/proc/{self.process.pid}/task").glob("*/children"))
+        for pid in map(int, children.split()):
+            try:
+                if b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0"):
+                    return {"pid": pid, **_memory(pid)}
+            except FileNotFoundError:
+                continue
+        return None
 
     def stop(self) -> None:
         self.process.terminate()
@@ -65,6 +77,12 @@ class Server:
             self.process.kill()
             self.process.wait()
         self._log.close()
+
+
+def _memory(pid: int) -> dict[str, float]:
+    status = Path(f"/proc/{pid}/status").read_text()
+    values = {line.split(":")[0]: line.split()[1] for line in status.splitlines() if line.startswith(("VmRSS", "VmHWM"))}
+    return {"rss_mb": int(values["VmRSS"]) / 1024, "peak_rss_mb": int(values["VmHWM"]) / 1024}
 
 
 @dataclass

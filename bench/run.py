@@ -47,6 +47,7 @@ from indexer.pipeline import Pipeline
 from indexer.settings import get_settings
 
 VAR = Path("bench/var")
+UPLOAD_TOKEN = "bench-upload-token"  # the measured server runs with uploads on
 SLOW_BUDGET_S = 150.0  # repeat a slow measurement (compare, matrix) only while within this budget
 
 
@@ -319,7 +320,7 @@ def measure_http(home: Path, mix: dict[str, list[str]], plans: int, *, starts: i
         server = loadgen.Server(home, log_file)
         startup.append(server.ready_seconds)
         server.stop()
-    server = loadgen.Server(home, log_file)
+    server = loadgen.Server(home, log_file, token=UPLOAD_TOKEN)
     startup.append(server.ready_seconds)
     log(f"server start-up: {[round(s, 2) for s in startup]} s; {server.memory()}")
     out: dict[str, Any] = {"startup_s": stats(startup), "memory_after_start": server.memory()}
@@ -355,6 +356,8 @@ def measure_http(home: Path, mix: dict[str, list[str]], plans: int, *, starts: i
             log(f"{path}: first {timings[0]:.0f} ms, then median {np.median(timings[1:] or timings):.0f} ms, "
                 f"{size:,} bytes, statuses {set(statuses)}")
         out["add_plan_end_to_end"], added = _add_while_serving(server, home, plans + 100, add_runs)
+        out["upload_end_to_end"], uploaded = _upload_through_server(server, plans + 200, max(5, add_runs * 2))
+        added += uploaded
         out["memory_at_end"] = server.memory()
         log(f"server memory: {out['memory_at_end']}")
     finally:
@@ -392,6 +395,33 @@ def _add_while_serving(server: loadgen.Server, home: Path, first: int, runs: int
         seconds.append(found[0] if found else float("inf"))
         log(f"add plan while serving {k + 1}/{runs}: searchable after {seconds[-1]:.2f} s")
     return {"seconds": stats(seconds)}, added
+
+
+def _upload_through_server(server: loadgen.Server, first: int, warm: int) -> tuple[dict[str, Any], list[int]]:
+    """New plans through `POST /api/documents`: time from sending each until /api/search finds it.
+
+    The first upload starts the server's indexer child (cold: imports, jieba, the last state
+    read from disk); the `warm` ones after it reuse that child. Also the child's memory.
+    """
+    import httpx
+
+    seconds, added = [], []
+    with httpx.Client(base_url=server.base, timeout=900.0, headers={"Authorization": f"Bearer {UPLOAD_TOKEN}"}) as http:
+        for k in range(1 + warm):
+            path = _new_plan(VAR / "new-plans", first + k)
+            data, query = path.read_bytes(), {"q": _marker(first + k)}
+            started = time.perf_counter()
+            response = http.post("/api/documents", files={"file": (path.name, data)})
+            assert response.status_code == 201, response.text
+            added.append(response.json()["id"])
+            while http.get("/api/search", params=query).json().get("total", 0) < 1:
+                assert time.perf_counter() - started < 600, "the uploaded plan never became searchable"
+                time.sleep(0.02)
+            seconds.append(time.perf_counter() - started)
+            log(f"upload {k + 1}/{1 + warm} ({'cold' if k == 0 else 'warm'} child): searchable after {seconds[-1]:.2f} s")
+    child = server.indexer_child()
+    log(f"indexer child: {child}")
+    return {"cold_s": seconds[0], "warm_s": stats(seconds[1:]), "indexer_child_memory": child}, added
 
 
 def main() -> None:
