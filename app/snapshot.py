@@ -73,10 +73,7 @@ class Snapshot:
         self.texts = state.texts()
         self.normalized = state.normalized_texts()
         self.lengths = np.diff(state.offsets).astype(np.int32)
-        # one tuple per distinct path (a section's passages share it: 21 -> 4 MB at 2,000 plans);
-        # tuples of strings, which the collector stops tracking
-        paths: dict[tuple[str, ...], tuple[str, ...]] = {}
-        self.sections: tuple[tuple[str, ...], ...] = tuple(paths.setdefault(t, t) for t in map(tuple, state.sections))
+        self.sections: list[tuple[str, ...]] = state.sections
         self._chars, self._bigrams = state.chars, state.bigrams
         self.vocabulary: list[str] = state.vocabulary
         self.word_ids, self.word_offsets = state.word_ids, state.word_offsets

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 # Word/Pandoc conversion artefacts that carry no text of the plan.
 _ARTEFACTS = re.compile(r"\[(?:bookmark|anchor|image|img)\s*:[^\]\n]{0,200}\]", re.IGNORECASE)
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")  # and lone surrogates (broken PDF text)
 _SPACES = re.compile(r"\s+")
 
 # Field lines of government web portals ("索引号: … 文号:", "发布日期:2024-03-15").

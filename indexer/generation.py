@@ -4,9 +4,11 @@ Reading 77 K stored documents back from Whoosh and iterating its postings in Pyt
 server seconds at every start-up and reload, and most of a cold search (docs/benchmarks.md).
 So each commit also writes `gen-<N>/` for the generation N it commits:
 
-- `state.pickle`: the plans' metadata, the passages' section paths, the display and the
-  normalised texts as two strings (cut by `offsets.npy`), and the vocabulary of the jieba
-  words (every word once, ids never reused, so merging appends);
+- `state.pickle`: the plans' metadata, the passages' section paths and the vocabulary of the
+  jieba words (every word once, ids never reused, so merging appends);
+- `text.utf16`, `normalized.utf16`: the display and the normalised texts, each one string cut
+  by `offsets.npy`, as UTF-16-LE (pickled, they took four times as long to write and twice as
+  long to read; the catalog refuses lone surrogates, so no pair can form that was not one);
 - `plan_ids`, `passage_ids`, `passage_plan`, `ordinals`, `heading_lengths`, `offsets`
   `.npy`, and each passage's word ids in order (`word_ids` / `word_offsets`, CSR) for the
   comparison;
@@ -45,9 +47,10 @@ import numpy as np
 from indexer.cleaning import normalize
 from indexer.schema import PASSAGE, PLAN
 
-FORMAT = 1  # bump when the files change shape; an unknown format is rebuilt, not misread
+FORMAT = 2  # bump when the files change shape; an unknown format is rebuilt, not misread
 SATURATED = np.iinfo(np.uint16).max
 CHAR_BITS = 21  # Unicode code points fit in 21 bits: a bigram is (first << 21) | second
+_TEXTS = ("text", "normalized")
 _FOLDER = re.compile(r"^gen-(\d+)$")
 _SPACE = ord(" ")
 
@@ -124,7 +127,7 @@ class State:
     passage_plan: np.ndarray  # int32: index into plans
     ordinals: np.ndarray  # int32
     heading_lengths: np.ndarray  # int32: length of the passage's own heading, 0 if it has none
-    sections: list[list[str]]
+    sections: list[tuple[str, ...]]  # tuples of strings, which the collector stops tracking
     text: str  # display texts, concatenated
     normalized: str  # normalize(text): same length, so the same offsets cut both
     offsets: np.ndarray  # int64, passages + 1
@@ -197,7 +200,7 @@ def from_documents(documents: Iterable[dict[str, Any]], vocabulary: Sequence[str
         passage_plan=np.fromiter((position[int(p["plan"])] for p in passages), np.int32, n),
         ordinals=np.fromiter((p["ordinal"] for p in passages), np.int32, n),
         heading_lengths=np.fromiter((heading_length(p.get("rank"), p["section"]) for p in passages), np.int32, n),
-        sections=[list(p["section"]) for p in passages],
+        sections=_shared_names([p["section"] for p in passages]),
         text="".join(texts),
         normalized="".join(normalized),
         offsets=offsets,
@@ -205,6 +208,13 @@ def from_documents(documents: Iterable[dict[str, Any]], vocabulary: Sequence[str
         bigrams=build_postings("".join(normalized), offsets, pairs=True),
         **_word_table([p["tokens"] for p in passages], vocabulary),
     )
+
+
+def _shared_names(paths: list[Sequence[str]]) -> list[tuple[str, ...]]:
+    """The paths as tuples whose equal headings are one object: pickle then writes (and loads)
+    each heading once, and merged states carry the sharing over to later generations."""
+    names: dict[str, str] = {}
+    return [tuple([names.setdefault(h, h) for h in path]) for path in paths]
 
 
 def _word_table(tokens: list[str], vocabulary: Sequence[str]) -> dict[str, Any]:
@@ -444,12 +454,11 @@ def save(directory: Path, generation: int, state: State) -> Path:
         postings = getattr(state, kind)
         for name in _POSTINGS:
             np.save(temporary / f"{kind}.{name}.npy", getattr(postings, name))
-    names: dict[str, str] = {}  # one object per distinct heading: pickle then writes and loads it once
-    sections = [[names.setdefault(h, h) for h in path] for path in state.sections]
     with open(temporary / "state.pickle", "wb") as out:
-        head = {"format": FORMAT, "plans": state.plans, "sections": sections,
-                "text": state.text, "normalized": state.normalized, "vocabulary": state.vocabulary}
+        head = {"format": FORMAT, "plans": state.plans, "sections": state.sections, "vocabulary": state.vocabulary}
         pickle.dump(head, out, protocol=5)
+    for name in _TEXTS:
+        (temporary / f"{name}.utf16").write_bytes(getattr(state, name).encode("utf-16-le", "surrogatepass"))
     # no fsync, like Whoosh's own files: a kill cannot lose written data, a power cut could,
     # and then the next run finds the state unreadable and rebuilds it from Whoosh
     shutil.rmtree(target, ignore_errors=True)
@@ -465,6 +474,7 @@ def load(directory: Path, generation: int, *, mmap: bool = True) -> State | None
             head = pickle.load(handle)
         if head.get("format") != FORMAT:
             return None
+        texts = {name: (where / f"{name}.utf16").read_bytes().decode("utf-16-le", "surrogatepass") for name in _TEXTS}
         mode = "r" if mmap else None
         arrays = {name: np.load(where / f"{name}.npy", mmap_mode=mode) for name in _ARRAYS}
         tables = {
@@ -473,10 +483,7 @@ def load(directory: Path, generation: int, *, mmap: bool = True) -> State | None
         }
     except FileNotFoundError:
         return None
-    return State(
-        plans=head["plans"], sections=head["sections"], text=head["text"], normalized=head["normalized"],
-        vocabulary=head["vocabulary"], **arrays, **tables,
-    )
+    return State(plans=head["plans"], sections=head["sections"], vocabulary=head["vocabulary"], **texts, **arrays, **tables)
 
 
 def load_plan_ids(directory: Path, generation: int) -> np.ndarray | None:

@@ -12,6 +12,12 @@ def _sample(prefix: str) -> str:
     return next(SAMPLES.glob(f"{prefix}_*.txt")).read_text(encoding="utf-8")
 
 
+def test_lone_surrogates_go_and_characters_beyond_the_bmp_stay() -> None:
+    """Broken PDF text can hold lone surrogates: the catalog could not store them, and the
+    saved state's UTF-16 would pair two of them into another character."""
+    assert clean("劳动\ud800教育\udc00课程 𠀀字").text == "劳动教育课程 𠀀字"
+
+
 def test_word_bookmark_is_removed_and_the_sentence_kept() -> None:
     text = clean(_sample("004")).text
     assert "[bookmark" not in text

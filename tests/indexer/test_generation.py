@@ -150,6 +150,20 @@ def test_merging_any_change_equals_building_from_scratch(
     assert _table(merged.bigrams) == _brute_force(texts, pairs=True)
 
 
+@hypothesis_settings(max_examples=40, deadline=None)
+@given(plans=st.dictionaries(st.integers(1, 9), st.lists(st.text(alphabet="ab 好Ａ𠀀😀\n&", max_size=10), min_size=1, max_size=3),
+                             min_size=1, max_size=4))
+def test_a_saved_state_loads_back_equal(tmp_path_factory: pytest.TempPathFactory, plans: dict[int, list[str]]) -> None:
+    """Texts go to disk as UTF-16: characters outside the BMP (𠀀, 😀) keep their offsets."""
+    state = generation.from_documents(_documents(sorted(plans.items())))
+    directory = tmp_path_factory.mktemp("gen")
+    generation.save(directory, 7, state)
+    loaded = generation.load(directory, 7)
+    assert loaded is not None
+    _assert_same_state(loaded, state)
+    assert loaded.texts() == state.texts() and loaded.sections == state.sections
+
+
 def _results(snapshot: Snapshot) -> list[Any]:
     return [search(snapshot, SearchRequest(q=q, per_group=0, size=100)) for q in QUERIES]
 
