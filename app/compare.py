@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -440,14 +441,36 @@ def _quantified_sentences(snapshot: Snapshot, i: int) -> list[tuple[int, int]]:
     cache = snapshot.derived.setdefault("compare:quantified", {})
     found = cache.get(i)
     if found is None:
-        text, folded = snapshot.texts[i], snapshot.normalized[i]
-        found, start = [], 0
-        for end in [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text)]:
-            if text[start:end].strip() and _QUANTIFIED.search(folded[start:end]):
-                found.append((start, end))
-            start = end
-        cache[i] = found
+        found = cache[i] = quantified_sentences(snapshot.texts[i], snapshot.normalized[i])
     return found  # type: ignore[no-any-return]
+
+
+def quantified_sentences(text: str, folded: str) -> list[tuple[int, int]]:
+    """(start, end) of the sentences of `text` (a sentence ends after 。！？；!?; or a line)
+    that state a quantity: those in which `_QUANTIFIED` matches `folded` (the normalised text).
+
+    One scan of the whole passage instead of one search per sentence: a match inside a
+    sentence is one the sentence alone gives too (a sentence starts after an end mark, which no
+    lookbehind of the pattern refuses). A match that runs on into the next sentence (its white
+    space crosses a folded line break) is not one, and may hide one that starts inside it, so the
+    sentences it touches are searched alone.
+    """
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    if not ends or ends[-1] != len(text):
+        ends.append(len(text))
+    hits: set[int] = set()
+    touched: set[int] = set()
+    for m in _QUANTIFIED.finditer(folded):
+        k = bisect_right(ends, m.start())  # the sentence the match starts in
+        if m.end() <= ends[k]:
+            hits.add(k)
+        else:
+            touched.update(range(k, bisect_right(ends, m.end() - 1) + 1))
+    for k in touched - hits:
+        if _QUANTIFIED.search(folded[ends[k - 1] if k else 0 : ends[k]]):
+            hits.add(k)
+    spans = ((ends[k - 1] if k else 0, ends[k]) for k in sorted(hits))
+    return [(start, end) for start, end in spans if text[start:end].strip()]
 
 
 def is_quantified(sentence: str) -> bool:

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from app.compare import ThemeWords, is_quantified, stopwords
+from app.compare import ThemeWords, is_quantified, quantified_sentences, stopwords
 from app.snapshot import Snapshot
 from app.themes import load_themes
 from indexer.cleaning import normalize
@@ -457,3 +457,28 @@ def test_a_heading_cut_short_still_names_the_theme(tmp_path: Path) -> None:
     assert column["coverage"]["prominence"]["heading_depth"] == 1
     no_tail = compare(snapshot, ThemeBook([]).resolve("劳动周"))["columns"][0]
     assert no_tail["coverage"]["prominence"]["in_heading"] is False
+
+
+def _sentence_by_sentence(text: str) -> list[tuple[int, int]]:
+    """The definition: split after 。！？；!?; and line breaks, search each sentence alone."""
+    found, start = [], 0
+    for end in [m.end() for m in re.finditer(r"[。！？；!?;\n]", text)] + [len(text)]:
+        if text[start:end].strip() and is_quantified(normalize(text)[start:end]):
+            found.append((start, end))
+        start = end
+    return found
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(list("12３.一二两十三八五第每天周次小时分钟节课个名%％全覆盖零事故 \n。；!至-~")
+                                + ["百分之", "学期", "三八节", " \n", "1小时", "\n次"]), max_size=30).map("".join))
+def test_quantified_sentences_are_those_a_sentence_alone_gives(text: str) -> None:
+    """One scan of the passage finds the same sentences as one search per sentence, also where
+    a match runs across a line break into the next sentence."""
+    assert quantified_sentences(text, normalize(text)) == _sentence_by_sentence(text)
+
+
+def test_quantified_sentences_of_the_samples(sample_snapshot: Snapshot) -> None:
+    for i in range(sample_snapshot.size):
+        text = sample_snapshot.texts[i]
+        assert quantified_sentences(text, sample_snapshot.normalized[i]) == _sentence_by_sentence(text)
