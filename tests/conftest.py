@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -31,6 +32,12 @@ def build_home(home: Path, corpus: Path | None = None) -> Settings:
 def sample_home(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The five sample plans, indexed once for the whole session (read-only for tests)."""
     return build_home(tmp_path_factory.mktemp("samples"))
+
+
+def writable_home(sample_home: Settings, tmp_path: Path, **overrides: Any) -> Settings:
+    """A copy of the indexed samples that a test may change (uploads, removals, re-indexing)."""
+    shutil.copytree(sample_home.plans_home, tmp_path / "home")
+    return get_settings(plans_home=tmp_path / "home", plans_reload_interval=-1, **overrides)
 
 
 @pytest.fixture(scope="session")

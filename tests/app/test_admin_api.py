@@ -8,7 +8,6 @@ the generation its indexer child committed.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import threading
 import time
@@ -23,8 +22,8 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from indexer import store
 from indexer.locking import indexer_lock
-from indexer.settings import DATA_DIR, Settings, get_settings
-from tests.conftest import build_home, catalog_passages
+from indexer.settings import DATA_DIR, Settings
+from tests.conftest import catalog_passages, writable_home
 from tests.fixtures_docs import docx_bytes, paragraphs, pdf_bytes, scanned_pdf_bytes
 
 TOKEN = "s3cret-token"
@@ -38,19 +37,17 @@ def _new_plan() -> list[str]:
     return paragraphs(text) + [f"七、附则\n本计划含{MARKER}。"]
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_home(tmp_path_factory.mktemp("admin") / "home").plans_home
+@pytest.fixture()
+def template(sample_home: Settings) -> Settings:
+    return sample_home
 
 
-def _serve(template: Path, tmp_path: Path, **overrides: Any) -> Settings:
-    home = tmp_path / "home"
-    shutil.copytree(template, home)
-    return get_settings(plans_home=home, plans_reload_interval=-1, **overrides)
+def _serve(template: Settings, tmp_path: Path, **overrides: Any) -> Settings:
+    return writable_home(template, tmp_path, **overrides)
 
 
 @pytest.fixture()
-def admin(template: Path, tmp_path: Path) -> Iterator[tuple[TestClient, Settings]]:
+def admin(template: Settings, tmp_path: Path) -> Iterator[tuple[TestClient, Settings]]:
     settings = _serve(template, tmp_path, plans_admin_token=TOKEN)
     with TestClient(create_app(settings)) as client:
         yield client, settings
@@ -76,7 +73,7 @@ def _search(client: TestClient, q: str) -> list[int]:
 # -- the guard ------------------------------------------------------------------------------------
 
 
-def test_without_a_token_configured_uploads_and_deletes_are_off(template: Path, tmp_path: Path) -> None:
+def test_without_a_token_configured_uploads_and_deletes_are_off(template: Settings, tmp_path: Path) -> None:
     settings = _serve(template, tmp_path)
     before = _stored(settings)
     with TestClient(create_app(settings)) as client:
@@ -198,7 +195,7 @@ def test_not_a_multipart_upload_is_400(admin: tuple[TestClient, Settings]) -> No
     assert _stored(settings) == before
 
 
-def test_an_actual_size_over_the_limit_is_413(template: Path, tmp_path: Path) -> None:
+def test_an_actual_size_over_the_limit_is_413(template: Settings, tmp_path: Path) -> None:
     settings = _serve(template, tmp_path, plans_admin_token=TOKEN, plans_max_upload_bytes=100_000)
     before = _stored(settings)
     text = "\n".join(paragraphs(SAMPLE.read_text(encoding="utf-8"))).encode()
@@ -221,7 +218,7 @@ def test_an_actual_size_over_the_limit_is_413(template: Path, tmp_path: Path) ->
     assert _stored(settings) == before
 
 
-def test_a_too_big_content_length_is_refused_before_the_body_is_read(template: Path, tmp_path: Path) -> None:
+def test_a_too_big_content_length_is_refused_before_the_body_is_read(template: Settings, tmp_path: Path) -> None:
     """A live server answers 413 to the headers alone: it never waits for 50 MB that never come."""
     settings = _serve(template, tmp_path, plans_admin_token=TOKEN)
     with socket.socket() as probe:
@@ -252,7 +249,7 @@ def test_a_too_big_content_length_is_refused_before_the_body_is_read(template: P
 # -- a busy indexer -------------------------------------------------------------------------------
 
 
-def test_while_another_indexer_holds_the_lock_the_answer_is_503_naming_it(template: Path, tmp_path: Path) -> None:
+def test_while_another_indexer_holds_the_lock_the_answer_is_503_naming_it(template: Settings, tmp_path: Path) -> None:
     settings = _serve(template, tmp_path, plans_admin_token=TOKEN, plans_admin_wait=0.2)
     before = _stored(settings)
     with TestClient(create_app(settings)) as client, indexer_lock(settings.plans_home):

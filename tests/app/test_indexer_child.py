@@ -7,7 +7,6 @@ process through /proc and kill it the way the OOM killer or an operator would.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,8 +21,8 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from indexer.locking import indexer_lock
-from indexer.settings import DATA_DIR, Settings, get_settings
-from tests.conftest import build_home, catalog_passages
+from indexer.settings import DATA_DIR, Settings
+from tests.conftest import catalog_passages, writable_home
 
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -31,18 +30,17 @@ SAMPLE = sorted((DATA_DIR / "corpus").glob("*.txt"))[4]  # 常州市焦溪小学
 PATIENCE = 60.0  # seconds a process gets to end or to reach a state before the test fails
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_home(tmp_path_factory.mktemp("child") / "home").plans_home
+@pytest.fixture()
+def template(sample_home: Settings) -> Settings:
+    return sample_home
 
 
-def _settings(template: Path, tmp_path: Path, **overrides: Any) -> Settings:
-    shutil.copytree(template, tmp_path / "home")
-    return get_settings(plans_home=tmp_path / "home", plans_reload_interval=-1, plans_admin_token=TOKEN, **overrides)
+def _settings(template: Settings, tmp_path: Path, **overrides: Any) -> Settings:
+    return writable_home(template, tmp_path, plans_admin_token=TOKEN, **overrides)
 
 
 @pytest.fixture()
-def served(template: Path, tmp_path: Path) -> Iterator[tuple[TestClient, Settings]]:
+def served(template: Settings, tmp_path: Path) -> Iterator[tuple[TestClient, Settings]]:
     settings = _settings(template, tmp_path)
     with TestClient(create_app(settings)) as client:
         yield client, settings
@@ -124,7 +122,7 @@ def test_a_child_killed_between_requests_is_replaced(served: tuple[TestClient, S
     assert _found(client, "第二份标记") == [second.json()["id"]]
 
 
-def test_a_child_killed_during_a_request_is_a_503_and_loses_nothing(template: Path, tmp_path: Path) -> None:
+def test_a_child_killed_during_a_request_is_a_503_and_loses_nothing(template: Settings, tmp_path: Path) -> None:
     settings = _settings(template, tmp_path, plans_admin_wait=PATIENCE)
     with TestClient(create_app(settings)) as client:
         first = _upload(client, "第一份标记")
@@ -191,7 +189,7 @@ def test_an_operators_index_runs_between_uploads_are_kept(served: tuple[TestClie
     assert served_ids == sorted({plan_id for plan_id, _ in _plans(settings)})
 
 
-def test_shutting_the_app_down_stops_the_child(template: Path, tmp_path: Path) -> None:
+def test_shutting_the_app_down_stops_the_child(template: Settings, tmp_path: Path) -> None:
     settings = _settings(template, tmp_path)
     with TestClient(create_app(settings)) as client:
         assert _upload(client, "第一份标记").status_code == 201
@@ -200,7 +198,7 @@ def test_shutting_the_app_down_stops_the_child(template: Path, tmp_path: Path) -
     assert not Path(f"/proc/{pid}").exists()  # ended and reaped: no orphan, no zombie
 
 
-def test_an_idle_child_is_stopped_and_the_next_request_starts_another(template: Path, tmp_path: Path) -> None:
+def test_an_idle_child_is_stopped_and_the_next_request_starts_another(template: Settings, tmp_path: Path) -> None:
     settings = _settings(template, tmp_path, plans_indexer_idle=0.5)
     with TestClient(create_app(settings)) as client:
         first = _upload(client, "第一份标记")

@@ -25,7 +25,7 @@ from indexer import store
 from app.cli import cli
 from indexer.pipeline import Pipeline
 from indexer.settings import DATA_DIR, Settings, get_settings
-from tests.conftest import build_home, catalog_passages
+from tests.conftest import build_home, catalog_passages, writable_home
 from tests.fixtures_docs import CHROME, docx_bytes, gbk_text, html_page, paragraphs, pdf_bytes, scanned_pdf_bytes
 
 CORPUS = DATA_DIR / "corpus"
@@ -148,16 +148,10 @@ BAD = [
 ]
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_home(tmp_path_factory.mktemp("intake") / "home").plans_home
-
-
 @pytest.fixture()
-def home(template: Path, tmp_path: Path) -> Settings:
+def home(sample_home: Settings, tmp_path: Path) -> Settings:
     """A writable copy of the indexed samples (their sources stay data/corpus)."""
-    shutil.copytree(template, tmp_path / "home")
-    return get_settings(plans_home=tmp_path / "home")
+    return writable_home(sample_home, tmp_path)
 
 
 def _results(settings: Settings) -> dict[str, Any]:

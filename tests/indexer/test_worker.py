@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import shutil
 import subprocess
 import sys
 import threading
@@ -23,8 +22,8 @@ import pytest
 from app.snapshot import Snapshot
 from indexer.locking import indexer_lock
 from indexer.pipeline import Pipeline
-from indexer.settings import DATA_DIR, Settings, get_settings
-from tests.conftest import build_home, catalog_passages
+from indexer.settings import DATA_DIR, Settings
+from tests.conftest import catalog_passages, writable_home
 
 SAMPLE = sorted((DATA_DIR / "corpus").glob("*.txt"))[4]  # 常州市焦溪小学2022年春学期工作计划
 ANSWER_LIMIT = 120.0  # seconds before a silent worker fails the test instead of hanging it
@@ -66,15 +65,9 @@ class Worker:
         return code
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_home(tmp_path_factory.mktemp("worker") / "home").plans_home
-
-
 @pytest.fixture()
-def settings(template: Path, tmp_path: Path) -> Settings:
-    shutil.copytree(template, tmp_path / "home")
-    return get_settings(plans_home=tmp_path / "home")
+def settings(sample_home: Settings, tmp_path: Path) -> Settings:
+    return writable_home(sample_home, tmp_path)
 
 
 @pytest.fixture()
