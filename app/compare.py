@@ -161,12 +161,14 @@ def mention_counts(snapshot: Snapshot, members: np.ndarray, needles: list[str]) 
     needles they hold only.
     """
     live = [n for n in needles if n]
-    found = np.zeros((len(live), len(members)), bool)
     counts = np.zeros(len(members), np.int64)
+    if not len(members) or not live:
+        return Mentions(counts, [[] for _ in range(len(members))])
+    found = np.zeros((len(live), len(members)), bool)
     simple = np.ones(len(members), bool)
     for j, needle in enumerate(live):
         hits = snapshot.find(needle)
-        if not len(hits.index) or not len(members):
+        if not len(hits.index):
             continue
         at = np.minimum(np.searchsorted(hits.index, members), len(hits.index) - 1)
         found[j] = hits.index[at] == members
@@ -175,8 +177,6 @@ def mention_counts(snapshot: Snapshot, members: np.ndarray, needles: list[str]) 
             simple &= ~found[j]
     present = found.sum(axis=0)
     simple &= present == 1
-    if not len(members) or not live:
-        return Mentions(counts, [[] for _ in range(len(members))])
     keys = np.ascontiguousarray(np.packbits(found, axis=0).T)  # one row of bits per passage
     rows, group = np.unique(keys, axis=0, return_inverse=True)
     group = group.reshape(-1)
@@ -251,7 +251,7 @@ def _column(snapshot: Snapshot, plan: int, members: np.ndarray, member_scores: n
 
 
 def prominence(snapshot: Snapshot, plan: int, members: np.ndarray, needles: list[str],
-               held: Sequence[list[str]] | None = None) -> dict[str, Any]:
+               held: Sequence[list[str]]) -> dict[str, Any]:
     """{"in_heading", "heading_depth" (0 = plan title, 1 = chapter, None), "sections": [paths]}.
 
     `held[k]`: the needles passage k holds, enough to test its heading, which is part of its
@@ -266,7 +266,7 @@ def prominence(snapshot: Snapshot, plan: int, members: np.ndarray, needles: list
         heading = headings.get(i)
         if heading is None:
             heading = headings[i] = normalize(snapshot.sections[i][-1])
-        tried = needles if held is None or heading.endswith("…") else held[k]
+        tried = needles if heading.endswith("…") else held[k]
         if any(n in heading for n in tried):
             depths.append(0 if _is_title(snapshot, plan, i) else len(snapshot.sections[i]))
     paths = dict.fromkeys(snapshot.sections[i] for i in indices)  # () is the text before the first heading
@@ -320,17 +320,13 @@ class ThemeWords:
         keep = keep[z[keep] >= self._cutoffs(z, keep, top)[self.plan[keep]]]  # a plan's top ones, ties included
         rank = self._word_rank()
         order = keep[np.lexsort((rank[self.word[keep]], -y_i[keep], -z[keep], self.plan[keep]))]
-        plans = self.plan[order]
-        starts = np.searchsorted(plans, plans, "left")
-        order = order[np.arange(len(order)) - starts < top]
+        order = order[_position_in_run(self.plan[order]) < top]
         vocabulary = self.vocabulary
         rows = [{"term": vocabulary[w], "z": round(score, 3), "count": count, "others": others}
                 for w, score, count, others in zip(self.word[order].tolist(), z[order].tolist(),
                                                    self.count[order].tolist(), y_j[order].astype(np.int64).tolist())]
         owners = self.plan[order]  # sorted: each plan's rows are contiguous
-        if not len(owners):
-            return {}
-        starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+        starts = _run_starts(owners)
         ends = np.r_[starts[1:], len(owners)]
         return {self.plans[p]: rows[a:b] for p, a, b in zip(owners[starts].tolist(), starts.tolist(), ends.tolist())}
 
@@ -345,9 +341,7 @@ class ThemeWords:
         small = owners.astype(np.int16) if len(self.plans) < 2**15 else owners  # 16 bits: a radix sort
         by_plan = by_z[np.argsort(small, kind="stable")]  # by plan, then z descending
         owners = self.plan[by_plan]
-        starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
-        sizes = np.diff(np.r_[starts, len(owners)])
-        at = starts[sizes >= top] + top - 1
+        at = np.flatnonzero(_position_in_run(owners) == top - 1)
         cutoffs[owners[at]] = z[by_plan[at]]
         return cutoffs
 
@@ -373,6 +367,17 @@ class ThemeWords:
         rank = np.zeros(len(self.vocabulary), np.int64)
         rank[present] = np.argsort(np.argsort([self.vocabulary[w] for w in present.tolist()], kind="stable"))
         return rank
+
+
+def _run_starts(values: np.ndarray) -> np.ndarray:
+    """Where each run of equal values starts in a sorted array."""
+    return np.flatnonzero(np.r_[True, values[1:] != values[:-1]]) if len(values) else np.zeros(0, np.int64)
+
+
+def _position_in_run(values: np.ndarray) -> np.ndarray:
+    """Each element's position within its run of equal values (0 for the first) in a sorted array."""
+    starts = _run_starts(values)
+    return np.arange(len(values)) - np.repeat(starts, np.diff(np.r_[starts, len(values)]))
 
 
 def theme_words(snapshot: Snapshot, hits: np.ndarray, by_plan: Mapping[int, slice],

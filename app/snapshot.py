@@ -63,6 +63,7 @@ class Snapshot:
         self._set(state)
 
     def _set(self, state: State) -> None:
+        self._state = state  # the fields below are its own objects, not copies
         self.plans: list[dict[str, Any]] = state.plans
         self.plan_by_id = {int(p): i for i, p in enumerate(state.plan_ids.tolist())}
         self.size = state.size
@@ -87,8 +88,7 @@ class Snapshot:
 
     def words(self, passage: int) -> list[str]:
         """A passage's jieba words, in order."""
-        a, b = int(self.word_offsets[passage]), int(self.word_offsets[passage + 1])
-        return [self.vocabulary[i] for i in self.word_ids[a:b].tolist()]
+        return self._state.words(passage)
 
     def word_ids_of(self, passages: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The word ids of these passages, concatenated, and for each the position in `passages` it came from."""

@@ -38,8 +38,6 @@ def index(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON (for programs).")] = False,
 ) -> None:
     """Add new plans, replace changed ones (by content hash), skip unchanged ones."""
-    from dataclasses import asdict
-
     from indexer.pipeline import Pipeline
 
     try:
@@ -52,8 +50,7 @@ def index(
         for warning in outcome.warnings:
             typer.secho(f"warning: {outcome.source}: {warning}", err=True, fg=typer.colors.YELLOW)
     if as_json:
-        outcomes = [asdict(outcome) for outcome in report.outcomes]
-        typer.echo(json.dumps({"summary": report.summary(), "outcomes": outcomes}, ensure_ascii=False))
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
     else:
         typer.echo(report.summary())
     if report.failed:

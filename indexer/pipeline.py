@@ -14,7 +14,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,10 @@ class IndexReport:
     def summary(self) -> str:
         parts = [f"{self.count(s)} {s}" for s in ("added", "replaced", "unchanged", "removed", "failed")]
         return ", ".join(parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        """{"summary", "outcomes": [{"source", "status", "reason", "plan_id", "warnings"}]}: the JSON report."""
+        return {"summary": self.summary(), "outcomes": [asdict(outcome) for outcome in self.outcomes]}
 
 
 @dataclass

@@ -27,7 +27,6 @@ import json
 import os
 import sys
 import traceback
-from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
 
@@ -78,7 +77,7 @@ def handle(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
     pipeline = Pipeline(settings, lock_wait=request["wait"])
     if request["op"] == "index":
         report = pipeline.index([Path(request["path"])])
-        return {"summary": report.summary(), "outcomes": [asdict(outcome) for outcome in report.outcomes]}
+        return report.as_dict()
     return {"removed": pipeline.remove(request["id"])}
 
 
