@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import math
 import re
-from bisect import bisect_right
-from collections.abc import Mapping, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from app.highlighting import match_spans
+from app.highlighting import has_border, match_spans
+from app.memory import gc_paused
 from app.query import QueryError
 from app.search import evaluate, parse_filter, passage_view, plan_summary, score
 from app.snapshot import Snapshot
@@ -150,6 +151,7 @@ class Mentions:
 
     counts: np.ndarray  # int64, one per passage
     held: list[list[str]]  # per passage, the needles it holds: highlighting it needs no others
+    spans: dict[int, list[tuple[int, int]]]  # match_spans of the passages scanned to count them
 
 
 def mention_counts(snapshot: Snapshot, members: np.ndarray, needles: list[str]) -> Mentions:
@@ -163,7 +165,7 @@ def mention_counts(snapshot: Snapshot, members: np.ndarray, needles: list[str]) 
     live = [n for n in needles if n]
     counts = np.zeros(len(members), np.int64)
     if not len(members) or not live:
-        return Mentions(counts, [[] for _ in range(len(members))])
+        return Mentions(counts, [[] for _ in range(len(members))], {})
     found = np.zeros((len(live), len(members)), bool)
     simple = np.ones(len(members), bool)
     for j, needle in enumerate(live):
@@ -173,7 +175,7 @@ def mention_counts(snapshot: Snapshot, members: np.ndarray, needles: list[str]) 
         at = np.minimum(np.searchsorted(hits.index, members), len(hits.index) - 1)
         found[j] = hits.index[at] == members
         counts += np.where(found[j], hits.counts[at], 0)
-        if _has_border(needle):
+        if has_border(needle):
             simple &= ~found[j]
     present = found.sum(axis=0)
     simple &= present == 1
@@ -182,16 +184,14 @@ def mention_counts(snapshot: Snapshot, members: np.ndarray, needles: list[str]) 
     group = group.reshape(-1)
     needle_sets = [[live[j] for j in np.flatnonzero(np.unpackbits(row)[: len(live)]).tolist()] for row in rows]
     normalized = snapshot.normalized
+    spans = {}
     for k in np.flatnonzero(~simple & (present > 0)).tolist():
-        counts[k] = len(match_spans(normalized[int(members[k])], needle_sets[int(group[k])]))
-    return Mentions(counts, [needle_sets[g] for g in group.tolist()])
+        spans[k] = match_spans(normalized[int(members[k])], needle_sets[int(group[k])])
+        counts[k] = len(spans[k])
+    return Mentions(counts, [needle_sets[g] for g in group.tolist()], spans)
 
 
-def _has_border(needle: str) -> bool:
-    """Whether two occurrences of `needle` can overlap (`好好` in `好好好`)."""
-    return any(needle[:k] == needle[-k:] for k in range(1, len(needle)))
-
-
+@gc_paused()
 def compare(snapshot: Snapshot, theme: Theme, document_ids: Sequence[int] | None = None,
             filters: Mapping[str, str | None] | None = None, per_column: int = 0) -> dict[str, Any]:
     """The comparison: {"theme", "filters", "documents", "mentioning", "statistic", "shared_terms", "columns"}.
@@ -210,8 +210,8 @@ def compare(snapshot: Snapshot, theme: Theme, document_ids: Sequence[int] | None
     terms = words.distinctive()
     mentions = mention_counts(snapshot, hits, needles)  # every theme passage at once, sliced per column
     covered = coverages(snapshot, hits, mentions.counts, plans)
-    columns = [_column(snapshot, p, hits[by_plan[p]], scores[by_plan[p]], needles, terms.get(p, []),
-                       mentions, by_plan[p].start, per_column, cover)
+    rows = _Rows(snapshot, hits, scores, mentions)
+    columns = [_column(snapshot, p, rows, by_plan[p], needles, terms.get(p, []), per_column, cover)
                for p, cover in zip(plans, covered)]
     return {
         "theme": theme.describe(),
@@ -224,48 +224,66 @@ def compare(snapshot: Snapshot, theme: Theme, document_ids: Sequence[int] | None
     }
 
 
-def _column(snapshot: Snapshot, plan: int, members: np.ndarray, member_scores: np.ndarray, needles: list[str],
-            terms: list[dict[str, Any]], mentions: Mentions, first: int, per_column: int, cover: dict[str, Any]) -> dict[str, Any]:
-    """One plan's column; its passages are members = hits[first:first + len(members)]."""
-    best = int(np.argmax(member_scores)) if len(members) else -1  # argmax: first of equal scores
-    shown = range(len(members))
-    if 0 < per_column < len(members):  # the best ones, back in document order
-        shown = sorted(np.lexsort((np.arange(len(members)), -member_scores))[:per_column].tolist())
-    per_passage = mentions.counts[first:first + len(members)].tolist()
-    held = mentions.held[first:first + len(members)]
-    indices, scores = members.tolist(), member_scores.tolist()
+class _Rows:
+    """The theme passages (`hits`) as Python values, for the per-column loops: a column is the
+    slice of them its plan holds."""
+
+    def __init__(self, snapshot: Snapshot, hits: np.ndarray, scores: np.ndarray, mentions: Mentions) -> None:
+        self.scores = scores
+        self.indices, self.score_list = hits.tolist(), scores.tolist()
+        self.counts, self.held, self.spans = mentions.counts.tolist(), mentions.held, mentions.spans
+        self.headings = np.flatnonzero(snapshot.heading_lengths[hits]).tolist()  # rows that open with a heading
+        self.quantified = [k for k, i in enumerate(self.indices) if _quantified_sentences(snapshot, i)]
+
+    @staticmethod
+    def within(rows: list[int], where: slice) -> list[int]:
+        """The rows of a sorted list inside `where`, as positions in the column."""
+        lo, hi = bisect_left(rows, where.start), bisect_left(rows, where.stop)
+        return [k - where.start for k in rows[lo:hi]]
+
+
+def _column(snapshot: Snapshot, plan: int, rows: _Rows, where: slice, needles: list[str],
+            terms: list[dict[str, Any]], per_column: int, cover: dict[str, Any]) -> dict[str, Any]:
+    """One plan's column: the theme passages rows[where]."""
+    indices, scores = rows.indices[where], rows.score_list[where]
+    count = len(indices)
+    best = max(range(count), key=scores.__getitem__) if count else -1  # the first of equal scores
+    shown: Sequence[int] = range(count)
+    if 0 < per_column < count:  # the best ones, back in document order
+        shown = sorted(np.lexsort((np.arange(count), -rows.scores[where]))[:per_column].tolist())
+    per_passage, held, spans, first = rows.counts[where], rows.held[where], rows.spans, where.start
     passages = []
     for k in shown:
-        view = passage_view(snapshot, indices[k], held[k], scores[k])
+        view = passage_view(snapshot, indices[k], held[k], scores[k], spans.get(first + k))
         view.update(mentions=per_passage[k], most_relevant=k == best)
         passages.append(view)
     return {
         "document": plan_summary(snapshot.plans[plan]),
-        "status": MENTIONED if len(members) else NOT_MENTIONED,
-        "coverage": {**cover, "prominence": prominence(snapshot, plan, members, needles, held)},
+        "status": MENTIONED if count else NOT_MENTIONED,
+        "coverage": {**cover, "prominence": prominence(snapshot, plan, indices, needles, held,
+                                                       rows.within(rows.headings, where))},
         "passages": passages,
-        "passages_omitted": len(members) - len(passages),
+        "passages_omitted": count - len(passages),
         "distinctive_terms": terms,
-        "commitments": commitments(snapshot, members, held),
+        "commitments": commitments(snapshot, indices, held, rows.within(rows.quantified, where)),
     }
 
 
-def prominence(snapshot: Snapshot, plan: int, members: np.ndarray, needles: list[str],
-               held: Sequence[list[str]]) -> dict[str, Any]:
+def prominence(snapshot: Snapshot, plan: int, indices: list[int], needles: list[str],
+               held: Sequence[list[str]], headings: Iterable[int]) -> dict[str, Any]:
     """{"in_heading", "heading_depth" (0 = plan title, 1 = chapter, None), "sections": [paths]}.
 
-    `held[k]`: the needles passage k holds, enough to test its heading, which is part of its
-    text (unless cut short with "…": then every needle is tried)."""
+    `headings`: the positions k of the passages that open with a heading (every heading opens
+    a passage, so a heading naming the theme opens a matching one). `held[k]`: the needles
+    passage k holds, enough to test its heading, which is part of its text (unless cut short
+    with "…": then every needle is tried)."""
     depths: list[int] = []
-    indices = members.tolist()
-    headings = _normalized_headings(snapshot)
-    heading_lengths = snapshot.heading_lengths
-    for k, i in enumerate(indices):
-        if not heading_lengths[i]:
-            continue  # every heading opens a passage, so a heading naming the theme opens a matching one
-        heading = headings.get(i)
+    normalized = _normalized_headings(snapshot)
+    for k in headings:
+        i = indices[k]
+        heading = normalized.get(i)
         if heading is None:
-            heading = headings[i] = normalize(snapshot.sections[i][-1])
+            heading = normalized[i] = normalize(snapshot.sections[i][-1])
         tried = needles if heading.endswith("…") else held[k]
         if any(n in heading for n in tried):
             depths.append(0 if _is_title(snapshot, plan, i) else len(snapshot.sections[i]))
@@ -318,12 +336,12 @@ class ThemeWords:
             z = delta / np.sqrt(1 / (y_i + alpha) + 1 / (y_j + alpha))
         keep = np.flatnonzero(z > 0)
         keep = keep[z[keep] >= self._cutoffs(z, keep, top)[self.plan[keep]]]  # a plan's top ones, ties included
-        rank = self._word_rank()
-        order = keep[np.lexsort((rank[self.word[keep]], -y_i[keep], -z[keep], self.plan[keep]))]
+        rank = self._word_rank(self.word[keep])
+        order = keep[np.lexsort((rank, -y_i[keep], -z[keep], self.plan[keep]))]
         order = order[_position_in_run(self.plan[order]) < top]
         vocabulary = self.vocabulary
-        rows = [{"term": vocabulary[w], "z": round(score, 3), "count": count, "others": others}
-                for w, score, count, others in zip(self.word[order].tolist(), z[order].tolist(),
+        rows = [{"term": vocabulary[w], "z": score, "count": count, "others": others}
+                for w, score, count, others in zip(self.word[order].tolist(), rounded(z[order], 3),
                                                    self.count[order].tolist(), y_j[order].astype(np.int64).tolist())]
         owners = self.plan[order]  # sorted: each plan's rows are contiguous
         starts = _run_starts(owners)
@@ -361,12 +379,11 @@ class ThemeWords:
         return [{"term": names[k], "plans": int(holders[found[k]]), "count": int(total[found[k]])}
                 for k in ranked[:MAX_SHARED_TERMS]]
 
-    def _word_rank(self) -> np.ndarray:
-        """Each word id's position among the present words in string order (the last tie-break)."""
-        present = np.unique(self.word)
-        rank = np.zeros(len(self.vocabulary), np.int64)
-        rank[present] = np.argsort(np.argsort([self.vocabulary[w] for w in present.tolist()], kind="stable"))
-        return rank
+    def _word_rank(self, words: np.ndarray) -> np.ndarray:
+        """For each of `words` (ids), its position among them in string order: the last tie-break."""
+        present, inverse = np.unique(words, return_inverse=True)
+        order = np.argsort(np.argsort([self.vocabulary[w] for w in present.tolist()], kind="stable"))
+        return order[inverse.reshape(-1)]
 
 
 def _run_starts(values: np.ndarray) -> np.ndarray:
@@ -416,22 +433,41 @@ def _content_words(snapshot: Snapshot) -> Any:
     return snapshot.derived[key]
 
 
+def rounded(values: np.ndarray, digits: int) -> list[float]:
+    """[round(v, digits) for v in values], the same floats, a vector at a time.
+
+    rint(v * 10**digits) is the correctly rounded integer unless v * 10**digits lies so near a
+    half that the product's own rounding error (half an ulp) could tip it: those few, and
+    values too large or not finite, go to Python's round. Dividing the integer by 10**digits
+    gives the float nearest the decimal, as round() does."""
+    scale = 10.0 ** digits
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = values * scale
+        nearest = np.rint(scaled)
+        out: list[float] = (nearest / scale).tolist()
+        clear = np.abs(np.abs(scaled - nearest) - 0.5) > 1e-6 + np.abs(scaled) * 2.0**-50
+        clear &= np.abs(scaled) < 2.0**52
+    for k in np.flatnonzero(~clear).tolist():
+        out[k] = round(float(values[k]), digits)
+    return out
+
+
 def _log_odds(count: np.ndarray, total: np.ndarray) -> np.ndarray:
     return np.log(count / np.maximum(total - count, 1e-9))
 
 
-def commitments(snapshot: Snapshot, members: np.ndarray, needles: Sequence[list[str]]) -> list[dict[str, Any]]:
+def commitments(snapshot: Snapshot, indices: list[int], needles: Sequence[list[str]],
+                stating: Iterable[int]) -> list[dict[str, Any]]:
     """Sentences of the passages with numbers, frequencies, durations or targets:
     [{"text", "passage_id", "mentions_theme"}] in document order, duplicates dropped.
+    `stating`: the positions k of the passages that have such sentences, in order;
     `needles[k]`: the theme's needles to look for in passage k (those it holds suffice)."""
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for k, i in enumerate(members.tolist()):
-        found = _quantified_sentences(snapshot, i)
-        if not found:
-            continue
+    for k in stating:
+        i = indices[k]
         text, folded = snapshot.texts[i], snapshot.normalized[i]
-        for start, end in found:
+        for start, end in _quantified_sentences(snapshot, i):
             sentence, fold = text[start:end].strip(), folded[start:end]
             if sentence not in seen:
                 seen.add(sentence)
@@ -483,6 +519,7 @@ def is_quantified(sentence: str) -> bool:
     return _QUANTIFIED.search(sentence) is not None
 
 
+@gc_paused()
 def matrix(snapshot: Snapshot, themes: Sequence[Theme], document_ids: Sequence[int] | None = None,
            filters: Mapping[str, str | None] | None = None) -> dict[str, Any]:
     """Themes × plans: {"themes", "filters", "documents": [plan…], "rows": [{"theme", "cells": [...]}]}."""

@@ -8,8 +8,11 @@ Overlapping matches of different needles merge into one mark; a phrase is one ma
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from html import escape
+
+from indexer.cleaning import normalize
 
 _SPECIAL = re.compile(r"[&<>\"']")  # what html.escape rewrites
 
@@ -34,9 +37,29 @@ def match_spans(normalized: str, needles: Iterable[str]) -> list[tuple[int, int]
     return merged
 
 
-def highlight(text: str, normalized: str, needles: Iterable[str]) -> str:
-    """`text` escaped for HTML, each match wrapped in <mark>…</mark>."""
-    spans = match_spans(normalized, needles)
+@lru_cache(maxsize=4096)
+def has_border(needle: str) -> bool:
+    """Whether two occurrences of `needle` can overlap (`好好` in `好好好`)."""
+    return any(needle[:k] == needle[-k:] for k in range(1, len(needle)))
+
+
+@lru_cache(maxsize=4096)
+def _replaceable(needle: str) -> bool:
+    """Whether str.replace on the display text marks exactly the needle's matches: its
+    occurrences cannot overlap, and it is its own fold, so each occurrence in the display text
+    is one in the normalised text at the same offset (equal counts then mean the same ones)."""
+    return bool(needle) and not has_border(needle) and normalize(needle) == needle
+
+
+def highlight(text: str, normalized: str, needles: Sequence[str],
+              spans: list[tuple[int, int]] | None = None) -> str:
+    """`text` escaped for HTML, each match wrapped in <mark>…</mark>; `spans`: match_spans()
+    of the needles, when the caller has them already."""
+    if spans is None:
+        if len(needles) == 1 and _replaceable(needle := needles[0]) and not _SPECIAL.search(text) \
+                and text.count(needle) == normalized.count(needle):
+            return text.replace(needle, "<mark>" + needle + "</mark>")  # the common case, at C speed
+        spans = match_spans(normalized, needles)
     quote = escape if _SPECIAL.search(text) else _same  # most passages have nothing to escape
     out: list[str] = []
     position = 0

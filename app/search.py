@@ -200,14 +200,16 @@ def plan_summary(meta: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def passage_view(snapshot: Snapshot, index: int, needles: list[str], score: float | None = None) -> dict[str, Any]:
+def passage_view(snapshot: Snapshot, index: int, needles: list[str], score: float | None = None,
+                 spans: list[tuple[int, int]] | None = None) -> dict[str, Any]:
+    """A passage as results show it; `spans`: its match_spans(needles), if already known."""
     text = snapshot.texts[index]
     out = {
         "id": int(snapshot.passage_ids[index]),
         "ordinal": int(snapshot.ordinals[index]),
         "section": list(snapshot.sections[index]),
         "text": text,
-        "highlight": highlight(text, snapshot.normalized[index], needles),
+        "highlight": highlight(text, snapshot.normalized[index], needles, spans),
     }
     if score is not None:
         out["score"] = round(score, 4)

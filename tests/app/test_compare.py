@@ -411,6 +411,23 @@ def test_answers_validate_against_the_documented_models(client: TestClient, them
     models.Matrix.model_validate(_get(client, "/api/matrix", themes=f"{theme},家校社协同"))
 
 
+def test_comparison_and_matrix_are_built_with_the_collector_paused(
+        sample_snapshot: Snapshot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The collector would rescan a growing answer that holds no garbage (issue 6's timings)."""
+    import gc
+
+    import app.compare as module
+
+    seen: list[bool] = []
+    original = module.plan_summary
+    monkeypatch.setattr(module, "plan_summary", lambda meta: seen.append(gc.isenabled()) or original(meta))
+    book = load_themes(DATA_DIR / "themes.yaml")
+    module.compare(sample_snapshot, book.resolve("劳动教育"))
+    module.matrix(sample_snapshot, list(book))
+    assert seen and not any(seen)
+    assert gc.isenabled()
+
+
 def test_overlapping_and_nested_mentions_count_as_merged_marks(tmp_path: Path) -> None:
     """Mentions are merged match spans: `好好` in `好好好好` is one mark, not two occurrences."""
     from app.compare import compare
