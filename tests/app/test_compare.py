@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from app.compare import ThemeWords, is_quantified, quantified_sentences, stopwords
+from app.compare import _QUANTIFIED, _STARTS, ThemeWords, is_quantified, quantified_sentences, stopwords
 from app.snapshot import Snapshot
 from app.themes import load_themes
 from indexer.cleaning import normalize
@@ -493,6 +493,22 @@ def test_quantified_sentences_are_those_a_sentence_alone_gives(text: str) -> Non
     """One scan of the passage finds the same sentences as one search per sentence, also where
     a match runs across a line break into the next sentence."""
     assert quantified_sentences(text, normalize(text)) == _sentence_by_sentence(text)
+
+
+_PATTERN_CHARS = sorted(set(re.sub(r"[\\()?:<!=|\[\]^$*+{}]", "", _QUANTIFIED.pattern)) | set("0123456789 \n。的第x"))
+
+
+_PATTERN_WORDS = ["零事故", "零发生", "零容忍", "全覆盖", "每周", "每学期", "百分之百", "小时", "个月", "三八节", "1.5"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_PATTERN_CHARS + _PATTERN_WORDS), max_size=20).map("".join))
+def test_the_quantity_pattern_finds_what_it_finds_without_its_start_filter(text: str) -> None:
+    """The lookahead in front only skips positions no alternative can start at: it fails if an
+    alternative is added that starts with a character the lookahead does not admit."""
+    unfiltered = re.compile(_QUANTIFIED.pattern.removeprefix(_STARTS))
+    assert unfiltered.pattern != _QUANTIFIED.pattern
+    assert [m.span() for m in _QUANTIFIED.finditer(text)] == [m.span() for m in unfiltered.finditer(text)]
 
 
 def test_quantified_sentences_of_the_samples(sample_snapshot: Snapshot) -> None:
