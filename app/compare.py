@@ -337,8 +337,8 @@ class ThemeWords:
         with np.errstate(divide="ignore", invalid="ignore"):
             delta = _log_odds(y_i + alpha, n_i + ALPHA0) - _log_odds(y_j + alpha, n_j + ALPHA0)
             z = delta / np.sqrt(1 / (y_i + alpha) + 1 / (y_j + alpha))
-        keep = np.flatnonzero(z > 0)
-        keep = keep[z[keep] >= self._cutoffs(z, keep, top)[self.plan[keep]]]  # a plan's top ones, ties included
+        # a plan's top ones, ties included (with fewer than `top` positive z, its cutoff is not positive)
+        keep = np.flatnonzero((z > 0) & (z >= self._cutoffs(z, top)[self.plan]))
         rank = self._word_rank(self.word[keep])
         order = keep[np.lexsort((rank, -y_i[keep], -z[keep], self.plan[keep]))]
         order = order[_position_in_run(self.plan[order]) < top]
@@ -351,13 +351,13 @@ class ThemeWords:
         ends = np.r_[starts[1:], len(owners)]
         return {self.plans[p]: rows[a:b] for p, a, b in zip(owners[starts].tolist(), starts.tolist(), ends.tolist())}
 
-    def _cutoffs(self, z: np.ndarray, keep: np.ndarray, top: int) -> np.ndarray:
-        """Per plan, the `top`-th largest z among `keep` (-inf with fewer): only those at or
-        above it can rank among its `top`, so the full four-key sort runs on a few rows."""
+    def _cutoffs(self, z: np.ndarray, top: int) -> np.ndarray:
+        """Per plan, the `top`-th largest z (-inf with fewer rows): only those at or above it
+        can rank among its `top`, so the full four-key sort runs on a few rows."""
         cutoffs = np.full(len(self.plans), -np.inf)
-        if not len(keep):
+        if not len(z):
             return cutoffs
-        by_z = keep[np.argsort(-z[keep])]  # the order of equal z does not change the cutoff
+        by_z = np.argsort(-z)  # the order of equal z does not change the cutoff
         owners = self.plan[by_z]
         small = owners.astype(np.int16) if len(self.plans) < 2**15 else owners  # 16 bits: a radix sort
         by_plan = by_z[np.argsort(small, kind="stable")]  # by plan, then z descending
@@ -408,32 +408,56 @@ def theme_words(snapshot: Snapshot, hits: np.ndarray, by_plan: Mapping[int, slic
     owners = np.repeat(np.arange(len(mentioning)), [by_plan[p].stop - by_plan[p].start for p in mentioning])
     ids, which = snapshot.word_ids_of(members)
     size = max(len(snapshot.vocabulary), 1)
-    content = _content_words(snapshot)
+    present = np.flatnonzero(np.bincount(ids, minlength=size))
+    present = present[_content_words(snapshot)(present)]
     wanted = np.zeros(size, bool)
-    for w in np.flatnonzero(np.bincount(ids, minlength=size)).tolist():
-        text = snapshot.vocabulary[w]
-        wanted[w] = content(w) and not any(x in text or text in x for x in needles)
+    wanted[present[~_related(snapshot.vocabulary, present, needles)]] = True
     keep = wanted[ids]  # before counting: fewer rows to sort
     combined, counts = np.unique(owners[which[keep]].astype(np.int64) * size + ids[keep], return_counts=True)
     return ThemeWords(snapshot.vocabulary, list(mentioning), combined // size, combined % size, counts)
 
 
 def _content_words(snapshot: Snapshot) -> Any:
-    """A function word id -> whether it can be a term (computed once per word per snapshot)."""
+    """A function: word ids -> whether each can be a term (computed once per word per snapshot)."""
     key = "compare:content-words"
     if key not in snapshot.derived:
         vocabulary = snapshot.vocabulary  # not the snapshot: a cycle would keep it alive after a reload
         flags = np.full(max(len(vocabulary), 1), -1, np.int8)
         stop = stopwords()
 
-        def content(w: int) -> bool:
-            if flags[w] < 0:
+        def content(ids: np.ndarray) -> np.ndarray:
+            for w in ids[flags[ids] < 0].tolist():
                 text = vocabulary[w]
                 flags[w] = len(text) > 1 and text not in stop and not _NUMERIC_WORD.search(text)
-            return bool(flags[w])
+            return flags[ids] == 1
 
         snapshot.derived[key] = content
     return snapshot.derived[key]
+
+
+def _related(vocabulary: Sequence[str], ids: np.ndarray, needles: Sequence[str]) -> np.ndarray:
+    """For each word id, whether the word contains a needle or is part of one: a needle found
+    in the words joined by NUL (words never hold one: `clean()` drops control characters),
+    each substring of a needle looked up among the words."""
+    texts = [vocabulary[w] for w in ids.tolist()]
+    related = np.zeros(len(texts), bool)
+    if any(not needle for needle in needles):
+        related[:] = True  # the empty string is part of every word
+        return related
+    joined = "\0".join(texts)
+    starts = np.cumsum([0] + [len(t) + 1 for t in texts[:-1]])
+    position = {text: k for k, text in enumerate(texts)}
+    for needle in needles:
+        at = joined.find(needle) if "\0" not in needle else -1
+        while at >= 0:
+            related[int(np.searchsorted(starts, at, "right")) - 1] = True
+            at = joined.find(needle, at + 1)
+        for a in range(len(needle)):
+            for b in range(a + 1, len(needle) + 1):
+                k = position.get(needle[a:b])
+                if k is not None:
+                    related[k] = True
+    return related
 
 
 def rounded(values: np.ndarray, digits: int) -> list[float]:

@@ -306,6 +306,19 @@ def test_distinctive_terms_keep_each_plans_top_words_through_ties(plans: list[di
         assert got.get(100 + p, []) == _reference_terms(Counter(counts), pooled, top)
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="劳动教育ab", min_size=1, max_size=5), min_size=1, max_size=12, unique=True),
+       st.lists(st.text(alphabet="劳动教育ab\0", max_size=4), min_size=1, max_size=4))
+def test_related_words_are_those_that_contain_a_needle_or_are_part_of_one(words: list[str], needles: list[str]) -> None:
+    """A word joined to its neighbour must not match a needle across the NUL between them."""
+    from app.compare import _related
+
+    vocabulary = ["甲", *words]  # ids need not start at 0
+    ids = np.arange(1, len(vocabulary))
+    expected = [any(n in w or w in n for n in needles) for w in words]
+    assert _related(vocabulary, ids, needles).tolist() == expected
+
+
 def test_a_plans_own_vocabulary_is_distinctive(client: TestClient) -> None:
     column = _column(_get(client, "/api/compare", theme="劳动教育"), "海王路小学教育集团")
     assert column["distinctive_terms"][0]["term"] == "心灵"  # 心灵疗愈, 心灵花园: its labour base
