@@ -18,6 +18,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
 from typing import Any
 
 import numpy as np
@@ -445,12 +446,12 @@ def _related(vocabulary: Sequence[str], ids: np.ndarray, needles: Sequence[str])
         related[:] = True  # the empty string is part of every word
         return related
     joined = "\0".join(texts)
-    starts = np.cumsum([0] + [len(t) + 1 for t in texts[:-1]])
+    starts = list(accumulate((len(t) + 1 for t in texts[:-1]), initial=0))  # where each word begins in `joined`
     position = {text: k for k, text in enumerate(texts)}
     for needle in needles:
         at = joined.find(needle) if "\0" not in needle else -1
         while at >= 0:
-            related[int(np.searchsorted(starts, at, "right")) - 1] = True
+            related[bisect_right(starts, at) - 1] = True
             at = joined.find(needle, at + 1)
         for a in range(len(needle)):
             for b in range(a + 1, len(needle) + 1):

@@ -55,12 +55,13 @@ def highlight(text: str, normalized: str, needles: Sequence[str],
               spans: list[tuple[int, int]] | None = None) -> str:
     """`text` escaped for HTML, each match wrapped in <mark>…</mark>; `spans`: match_spans()
     of the needles, when the caller has them already."""
+    special = _SPECIAL.search(text) is not None  # most passages have nothing to escape
     if spans is None:
-        if len(needles) == 1 and _replaceable(needle := needles[0]) and not _SPECIAL.search(text) \
+        if len(needles) == 1 and _replaceable(needle := needles[0]) and not special \
                 and text.count(needle) == normalized.count(needle):
             return text.replace(needle, "<mark>" + needle + "</mark>")  # the common case, at C speed
         spans = match_spans(normalized, needles)
-    quote = escape if _SPECIAL.search(text) else _same  # most passages have nothing to escape
+    quote = escape if special else _same
     out: list[str] = []
     position = 0
     for start, end in spans:
