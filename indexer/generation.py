@@ -392,20 +392,25 @@ def _merge(old: Postings, old_map: np.ndarray, new: Postings, new_map: np.ndarra
 
     Both maps keep order, so the old postings stay sorted by (key, passage) after renumbering
     and only the new ones need inserting. Adding one plan to thousands touches every array
-    once, so this keeps to a few passes over them in narrow types.
+    once, so this keeps to a few passes over them in narrow types: no renumbering when the
+    old passages keep their places (a plan added after the others), and each new posting's
+    place found by a bisection inside its key's run, for all of them at once.
     """
     if width == 0:
         return Postings.empty()
     keys = np.union1d(old.keys, new.keys)
     old_counts = np.diff(old.offsets)
-    passages = old_map.astype(np.int32)[old.passages] if len(old.passages) else np.empty(0, np.int32)
     counts, first = np.asarray(old.counts), np.asarray(old.first)
-    live = passages >= 0
-    if not live.all():
-        keep = np.flatnonzero(live)
-        owner = np.repeat(np.arange(len(old.keys)), old_counts)
-        old_counts = np.bincount(owner[keep], minlength=len(old.keys))
-        passages, counts, first = passages[keep], counts[keep], first[keep]
+    if np.array_equal(old_map, np.arange(len(old_map))):  # every old passage keeps its place
+        passages = np.asarray(old.passages)
+    else:
+        passages = old_map.astype(np.int32)[old.passages] if len(old.passages) else np.empty(0, np.int32)
+        live = passages >= 0
+        if not live.all():
+            keep = np.flatnonzero(live)
+            owner = np.repeat(np.arange(len(old.keys)), old_counts)
+            old_counts = np.bincount(owner[keep], minlength=len(old.keys))
+            passages, counts, first = passages[keep], counts[keep], first[keep]
     old_rank = np.searchsorted(keys, old.keys)
     new_rank = np.searchsorted(keys, new.keys)
     new_sizes = np.diff(new.offsets)
@@ -413,15 +418,13 @@ def _merge(old: Postings, old_map: np.ndarray, new: Postings, new_map: np.ndarra
     sizes[old_rank] += old_counts
     sizes[new_rank] += new_sizes
     if len(new.passages):
-        # insertion points: each new posting goes after the old ones of its key with a smaller passage
-        combined_old = np.repeat(old_rank.astype(np.int64), old_counts) << 32 | passages
         new_passages = new_map.astype(np.int32)[new.passages]
-        combined_new = np.repeat(new_rank.astype(np.int64), new_sizes) << 32 | new_passages
-        order = np.argsort(combined_new, kind="stable")
-        at = np.searchsorted(combined_old, combined_new[order])
+        order = np.lexsort((new_passages, np.repeat(new_rank, new_sizes)))
+        at = _insertion_points(keys, old.keys, np.concatenate([[0], np.cumsum(old_counts)]), passages,
+                               np.repeat(new.keys, new_sizes)[order], new_passages[order])
         passages = np.insert(passages, at, new_passages[order])
-        counts = np.insert(counts, at, new.counts[order])
-        first = np.insert(first, at, new.first[order])
+        counts = np.insert(counts, at, np.asarray(new.counts)[order])
+        first = np.insert(first, at, np.asarray(new.first)[order])
     present = sizes > 0
     return Postings(
         keys=keys[present].astype(np.int64, copy=False),
@@ -430,6 +433,26 @@ def _merge(old: Postings, old_map: np.ndarray, new: Postings, new_map: np.ndarra
         counts=counts.astype(np.uint16, copy=False),
         first=first.astype(np.uint16, copy=False),
     )
+
+
+def _insertion_points(keys: np.ndarray, old_keys: np.ndarray, old_starts: np.ndarray, old_passages: np.ndarray,
+                      new_keys: np.ndarray, new_passages: np.ndarray) -> np.ndarray:
+    """Where each new (key, passage) goes among the old postings, sorted by (key, passage):
+    the run of its key, bisected on passage; for a key the old postings lack, where its run
+    would start. All new postings are bisected together, about 20 narrow steps."""
+    rank = np.searchsorted(old_keys, new_keys)
+    lo = old_starts[rank].astype(np.int64)
+    found = (rank < len(old_keys)) & (old_keys[np.minimum(rank, max(len(old_keys) - 1, 0))] == new_keys) \
+        if len(old_keys) else np.zeros(len(new_keys), bool)
+    hi = np.where(found, old_starts[np.minimum(rank + 1, len(old_starts) - 1)], lo).astype(np.int64)
+    while True:
+        open_ = lo < hi
+        if not open_.any():
+            return lo
+        mid = (lo + hi) // 2
+        right = open_ & (old_passages[np.minimum(mid, max(len(old_passages) - 1, 0))] < new_passages)
+        lo = np.where(right, mid + 1, lo)
+        hi = np.where(open_ & ~right, mid, hi)
 
 
 # -- files -------------------------------------------------------------------------------------------
