@@ -1,12 +1,14 @@
 """The server's indexer: one long-lived `python -m indexer worker` child for uploads and deletes.
 
-The serving process never writes the catalog or the index; this child does, so a new process
-no longer pays imports, jieba's dictionary and reading the last generation's state at every
-upload (indexer/worker.py has the protocol). The child starts at the first request, serves
-requests one at a time (a lock: a second waits up to its `wait`), and stops after
-PLANS_INDEXER_IDLE idle seconds and at shutdown; the next request starts a new one. A child
-that overruns `wait + CHILD_TIMEOUT` or dies is killed with its process group, which the
-crash-safe pipeline makes harmless, and the request gets IndexerUnavailable.
+The serving process never writes the catalog or the index; this child does, so an upload does
+not pay for a new process's imports and jieba's dictionary (indexer/worker.py has the protocol).
+With PLANS_INDEXER_WARM (the default) the server starts the child with itself, when uploads
+are on, so it loads while nobody waits, and keeps it between requests (~200 MB: code and
+jieba, no index state). Otherwise the child starts at the first request and stops after
+PLANS_INDEXER_IDLE idle seconds. Either way it serves requests one at a time (a lock: a second
+waits up to its `wait`) and stops at shutdown; after it dies the next request starts a new one.
+A child that overruns `wait + CHILD_TIMEOUT` or dies is killed with its process group, which
+the crash-safe pipeline makes harmless, and the request gets IndexerUnavailable.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class IndexerChild:
     def __init__(self, settings: Settings, *, timeout: float = CHILD_TIMEOUT) -> None:
         self.settings = settings
         self.idle = settings.plans_indexer_idle
+        self.warm = settings.plans_indexer_warm
         self.timeout = timeout
         self._lock = threading.Lock()  # held for a whole request, and to start or stop the child
         self._process: subprocess.Popen[bytes] | None = None
@@ -50,6 +53,7 @@ class IndexerChild:
         self._timer: threading.Timer | None = None
         self._last_used = time.monotonic()
         self._closed = False
+        self._asked = False  # whether the running child has been sent a request yet
 
     @property
     def pid(self) -> int | None:
@@ -65,6 +69,13 @@ class IndexerChild:
         """Delete one plan: its source, or None when there is no such plan."""
         removed: str | None = self._request({"op": "remove", "id": plan_id}, wait)["removed"]
         return removed
+
+    def start(self) -> None:
+        """Start the child now (it loads while nobody waits); nothing when one is running."""
+        with self._lock:
+            if self._closed:
+                raise IndexerUnavailable("the server is shutting down")
+            self._running()
 
     def close(self) -> None:
         """Stop the child for good (application shutdown); later requests get IndexerUnavailable."""
@@ -103,6 +114,7 @@ class IndexerChild:
             process = self._running()
             assert process.stdin is not None
             try:
+                self._asked = True
                 process.stdin.write(line)
                 process.stdin.flush()
                 break
@@ -150,13 +162,16 @@ class IndexerChild:
         self._reader = threading.Thread(target=_read_lines, args=(process.stdout, self._answers),
                                         name=f"indexer-child-{process.pid}", daemon=True)
         self._reader.start()
-        self._process = process
+        self._process, self._asked = process, False
         return process
 
     def _stop(self) -> None:
         """Let the child end at the end of its stdin; kill it when it does not within STOP_GRACE."""
         process = self._process
         if process is None:
+            return
+        if not self._asked:  # it has only loaded code (or is still loading it): nothing to finish
+            self._kill()
             return
         try:
             assert process.stdin is not None
@@ -193,7 +208,7 @@ class IndexerChild:
     # -- the idle timer ------------------------------------------------------------------------------
 
     def _arm_timer(self) -> None:
-        if self._process is None or self._closed:
+        if self._process is None or self._closed or self.warm:
             return
         self._timer = threading.Timer(self.idle, self._stop_if_idle)
         self._timer.daemon = True

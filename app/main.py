@@ -1,8 +1,10 @@
-"""create_app(settings): the FastAPI application; lifespan opens the index read-only and stops
-the indexer child (started by the first upload or delete) at shutdown."""
+"""create_app(settings): the FastAPI application; lifespan opens the index read-only, starts the
+indexer child when uploads are on and PLANS_INDEXER_WARM is set (otherwise the first upload or
+delete starts it), and stops it at shutdown."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,7 +14,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.indexer_child import IndexerChild
+from app.indexer_child import IndexerChild, IndexerUnavailable
 from app.query import QueryError
 from app.routes import admin, api, pages
 from app.security import SecurityHeaders
@@ -20,6 +22,8 @@ from app.routes import compare as compare_routes
 from app.snapshot import SnapshotHolder
 from app.themes import load_themes
 from indexer.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
 
 DESCRIPTION = """
 Full-text search over Chinese school work plans. A term or quoted phrase matches a passage
@@ -36,7 +40,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.holder = SnapshotHolder(settings.index_dir, reload_interval=settings.plans_reload_interval)
         app.state.themes = load_themes(settings.plans_themes)  # a bad dictionary stops start-up, naming the entry
-        app.state.indexer = IndexerChild(settings)  # no process until the first upload or delete
+        app.state.indexer = IndexerChild(settings)
+        if settings.plans_admin_token and settings.plans_indexer_warm:
+            try:
+                app.state.indexer.start()  # loads its code and jieba while search already answers
+            except IndexerUnavailable as exc:  # uploads will retry; search does not need it
+                logger.warning("the indexer child did not start: %s", exc)
         try:
             yield
         finally:

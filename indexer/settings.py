@@ -56,7 +56,12 @@ class Settings(BaseSettings):
     )
     plans_indexer_idle: float = Field(
         default=300.0, ge=0,
-        description="Seconds the server's indexer child may sit idle before it is stopped (the next upload or delete starts another).",
+        description="Seconds the server's indexer child may sit idle before it is stopped (the next upload or delete starts another); only with PLANS_INDEXER_WARM off.",
+    )
+    plans_indexer_warm: bool = Field(
+        default=True,
+        description="With uploads on, start the indexer child with the server and keep it loaded (its imports and jieba, about 200 MB): "
+        "an upload then skips their ~2.5 s. Off: the child starts at the first upload or delete and stops when idle.",
     )
 
     @property

@@ -1,4 +1,5 @@
-"""The server's indexer child: reused across uploads, replaced when it dies, stopped when idle and at shutdown.
+"""The server's indexer child: started with the server (or by the first upload), reused across
+uploads, replaced when it dies, stopped when idle (unless kept warm) and at shutdown.
 
 The real app (TestClient) starts a real `python -m indexer worker`; the tests look at that
 process through /proc and kill it the way the OOM killer or an operator would.
@@ -93,12 +94,12 @@ def _plans(settings: Settings) -> set[tuple[int, str]]:
     return {(plan.id, plan.sha256) for plan, _ in catalog_passages(settings)}
 
 
-def test_one_child_serves_upload_after_upload(served: tuple[TestClient, Settings]) -> None:
+def test_one_child_started_with_the_server_serves_upload_after_upload(served: tuple[TestClient, Settings]) -> None:
     client, _ = served
-    assert client.app.state.indexer.pid is None  # type: ignore[attr-defined]  # started by the first upload only
+    pid = _child(client)  # PLANS_INDEXER_WARM (the default): running before anything was uploaded
     first = _upload(client, "第一份标记")
     assert first.status_code == 201, first.text
-    pid = _child(client)
+    assert _child(client) == pid
     second = _upload(client, "第二份标记")
     assert second.status_code == 201, second.text
     assert _child(client) == pid and _alive(pid)
@@ -198,9 +199,31 @@ def test_shutting_the_app_down_stops_the_child(template: Settings, tmp_path: Pat
     assert not Path(f"/proc/{pid}").exists()  # ended and reaped: no orphan, no zombie
 
 
-def test_an_idle_child_is_stopped_and_the_next_request_starts_another(template: Settings, tmp_path: Path) -> None:
-    settings = _settings(template, tmp_path, plans_indexer_idle=0.5)
+def test_shutting_down_stops_a_warm_child_that_was_never_asked(template: Settings, tmp_path: Path) -> None:
+    with TestClient(create_app(_settings(template, tmp_path))) as client:
+        pid = _child(client)  # most likely still loading jieba
+    assert not Path(f"/proc/{pid}").exists()
+
+
+def test_no_child_without_uploads(template: Settings, tmp_path: Path) -> None:
+    with TestClient(create_app(writable_home(template, tmp_path))) as client:  # no admin token: uploads are off
+        assert client.get("/api/search", params={"q": "劳动"}).status_code == 200
+        assert client.app.state.indexer.pid is None  # type: ignore[attr-defined]
+
+
+def test_a_warm_child_is_kept_when_idle(template: Settings, tmp_path: Path) -> None:
+    settings = _settings(template, tmp_path, plans_indexer_idle=0.2)  # the idle limit is for cold children only
     with TestClient(create_app(settings)) as client:
+        assert _upload(client, "第一份标记").status_code == 201
+        pid = _child(client)
+        time.sleep(1.0)  # five idle limits
+        assert _child(client) == pid and _alive(pid)
+
+
+def test_an_idle_child_is_stopped_and_the_next_request_starts_another(template: Settings, tmp_path: Path) -> None:
+    settings = _settings(template, tmp_path, plans_indexer_idle=0.5, plans_indexer_warm=False)
+    with TestClient(create_app(settings)) as client:
+        assert client.app.state.indexer.pid is None  # type: ignore[attr-defined]  # not warm: the first upload starts it
         first = _upload(client, "第一份标记")
         assert first.status_code == 201, first.text
         pid = _child(client)

@@ -2,7 +2,7 @@
 
 Requests go to its stdin and answers come from its stdout as JSON lines; between requests the
 test process acts as an operator's separate indexer (commits, a reindex, holding the lock), so
-the worker's remembered state must give way to what is on disk.
+the worker must build on what is on disk, never on its own last commit.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import subprocess
 import sys
 import threading
@@ -160,10 +161,10 @@ def test_it_takes_the_lock_per_request_and_names_its_holder(settings: Settings, 
 
 
 def test_commits_of_other_indexers_between_requests_are_kept(settings: Settings, worker: Worker, tmp_path: Path) -> None:
-    """The state the worker remembers from its own commit is stale once another process commits.
+    """The state of the worker's own last commit is stale once another process commits.
 
     Plans added or removed meanwhile would also be repaired by the worker's recovery step; a
-    plan replaced meanwhile would not: the stale state would serve its old passages.
+    plan replaced meanwhile would not: a stale state would serve its old passages.
     """
     folder = tmp_path / "new"
 
@@ -190,3 +191,40 @@ def test_commits_of_other_indexers_between_requests_are_kept(settings: Settings,
     assert _found(settings, "丙五号", "丙六号", "丙七号", "丁二号") == {"丙五号": 1, "丙六号": 0, "丙七号": 1, "丁二号": 1}
     _served_plans_are_the_catalog(settings)
     assert worker.finish() == 0
+
+
+def test_it_loads_its_code_and_jieba_before_the_first_request(settings: Settings) -> None:
+    """A server starts its worker ahead of time (PLANS_INDEXER_WARM): the loading must happen
+    then, not when the first upload arrives."""
+    env = {**os.environ, "PLANS_HOME": str(settings.plans_home.resolve())}
+    process = subprocess.Popen([sys.executable, "-m", "indexer", "worker"], env=env,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    said: queue.Queue[bytes] = queue.Queue()
+    assert process.stderr is not None
+    threading.Thread(target=lambda: said.put(process.stderr.readline()), daemon=True).start()  # type: ignore[union-attr]
+    try:
+        line = said.get(timeout=ANSWER_LIMIT).decode()  # nothing was asked: it waits for stdin's first line
+        ready = re.fullmatch(rf"indexer worker {process.pid}: ready in [0-9.]+ s \(([0-9,]+) dictionary words\)\n", line)
+        assert ready is not None, line
+        assert int(ready[1].replace(",", "")) > 300_000  # jieba's own ~350 K words, loaded
+        assert process.poll() is None
+    finally:
+        process.kill()
+        process.wait()
+        for stream in (process.stdin, process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def test_preloading_imports_the_pipeline_and_loads_jieba() -> None:
+    probe = (
+        "import sys\n"
+        "from indexer import analysis, worker\n"
+        "before = (analysis._segmenter is not None, 'indexer.pipeline' in sys.modules)\n"
+        "worker.preload()\n"
+        "words = worker.preload()\n"
+        "print(before, (analysis._segmenter is not None, 'indexer.pipeline' in sys.modules))\n"
+        "print(words == len([w for w, n in analysis._jieba().FREQ.items() if n]), bool(analysis._jieba().FREQ.get('立德树人')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=ANSWER_LIMIT, check=True)
+    assert done.stdout.split("\n")[:2] == ["(False, False) (True, True)", "True True"]
