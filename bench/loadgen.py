@@ -27,10 +27,12 @@ def free_port() -> int:
 class Server:
     """One `plans serve` process on a free loopback port; `ready_seconds` is spawn → /healthz 200."""
 
-    def __init__(self, home: Path, log: Path, *, reload_interval: float = 1.0, token: str | None = None) -> None:
+    def __init__(self, home: Path, log: Path, *, reload_interval: float = 1.0, token: str | None = None,
+                 warm: bool = True) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "PLANS_HOME": str(home), "PLANS_RELOAD_INTERVAL": str(reload_interval)}
+        env = {**os.environ, "PLANS_HOME": str(home), "PLANS_RELOAD_INTERVAL": str(reload_interval),
+               "PLANS_INDEXER_WARM": str(warm).lower()}
         env.pop("PLANS_ADMIN_TOKEN", None)
         if token:  # uploads and deletes on
             env["PLANS_ADMIN_TOKEN"] = token
@@ -81,8 +83,11 @@ class Server:
 
 def _memory(pid: int) -> dict[str, float]:
     status = Path(f"/proc/{pid}/status").read_text()
-    values = {line.split(":")[0]: line.split()[1] for line in status.splitlines() if line.startswith(("VmRSS", "VmHWM"))}
-    return {"rss_mb": int(values["VmRSS"]) / 1024, "peak_rss_mb": int(values["VmHWM"]) / 1024}
+    values = {line.split(":")[0]: line.split()[1] for line in status.splitlines()
+              if line.startswith(("VmRSS", "VmHWM", "RssAnon"))}
+    # RSS counts mapped index files too (page cache the server and the indexer child share); RssAnon is the heap
+    return {"rss_mb": int(values["VmRSS"]) / 1024, "peak_rss_mb": int(values["VmHWM"]) / 1024,
+            "anon_mb": int(values["RssAnon"]) / 1024}
 
 
 @dataclass

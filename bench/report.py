@@ -52,10 +52,18 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
         warm = upload["warm_s"]
         row("one new plan via POST /api/documents until /api/search finds it, warm indexer child (s, median; p95)",
             f"{warm['median']:.2f}; {warm['p95']:.2f}", "≤ 2", warm["median"] <= 2)
-        row("the same, first upload: starts the indexer child (s)", round(upload["cold_s"], 2), "≤ 2", upload["cold_s"] <= 2)
+        first = upload.get("first_s", upload.get("cold_s"))  # cold_s: results written before PLANS_INDEXER_WARM
+        row("the same, the child's first upload (started with the server) (s)", round(first, 2), "≤ 2", first <= 2)
+        if "cold_child_first_s" in upload:
+            cold = upload["cold_child_first_s"]
+            row("baseline, PLANS_INDEXER_WARM=false: the first upload starts the child (s)", round(cold, 2), "≤ 2", cold <= 2)
+        idle = upload.get("indexer_child_idle_memory")
+        if idle:
+            row("indexer child RSS before its first upload (MB)", f"{idle['rss_mb']:.0f}", "—", None)
         child = upload["indexer_child_memory"]
         if child:
-            row("indexer child RSS after the uploads; peak (MB)", f"{child['rss_mb']:.0f}; {child['peak_rss_mb']:.0f}", "—", None)
+            anon = f" (heap {child['anon_mb']:.0f})" if "anon_mb" in child else ""
+            row("indexer child RSS after the uploads; peak (MB)", f"{child['rss_mb']:.0f}{anon}; {child['peak_rss_mb']:.0f}", "—", None)
     if "startup_s" in http:
         row("server start-up until /healthz (s, median)", round(http["startup_s"]["median"], 2), "≤ 2", http["startup_s"]["median"] <= 2)
         after_start = http["memory_after_start"]["peak_rss_mb"]

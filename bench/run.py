@@ -362,6 +362,14 @@ def measure_http(home: Path, mix: dict[str, list[str]], plans: int, *, starts: i
         log(f"server memory: {out['memory_at_end']}")
     finally:
         server.stop()
+    # the baseline: PLANS_INDEXER_WARM=false, where the first upload starts the child
+    server = loadgen.Server(home, log_file, token=UPLOAD_TOKEN, warm=False)
+    try:
+        cold, uploaded = _upload_through_server(server, plans + 300, 0)
+        out["upload_end_to_end"]["cold_child_first_s"] = cold["first_s"]
+        added += uploaded
+    finally:
+        server.stop()
     return out, added
 
 
@@ -400,11 +408,14 @@ def _add_while_serving(server: loadgen.Server, home: Path, first: int, runs: int
 def _upload_through_server(server: loadgen.Server, first: int, warm: int) -> tuple[dict[str, Any], list[int]]:
     """New plans through `POST /api/documents`: time from sending each until /api/search finds it.
 
-    The first upload starts the server's indexer child (cold: imports, jieba, the last state
-    read from disk); the `warm` ones after it reuse that child. Also the child's memory.
+    The first upload is the first request of the server's indexer child: started with the
+    server and loaded since (PLANS_INDEXER_WARM), or started by this upload (warm off). The
+    `warm` ones after it reuse that child. Also the child's memory before and after.
     """
     import httpx
 
+    idle = server.indexer_child()
+    log(f"indexer child before the first upload: {idle}")
     seconds, added = [], []
     with httpx.Client(base_url=server.base, timeout=900.0, headers={"Authorization": f"Bearer {UPLOAD_TOKEN}"}) as http:
         for k in range(1 + warm):
@@ -418,10 +429,12 @@ def _upload_through_server(server: loadgen.Server, first: int, warm: int) -> tup
                 assert time.perf_counter() - started < 600, "the uploaded plan never became searchable"
                 time.sleep(0.02)
             seconds.append(time.perf_counter() - started)
-            log(f"upload {k + 1}/{1 + warm} ({'cold' if k == 0 else 'warm'} child): searchable after {seconds[-1]:.2f} s")
+            log(f"upload {k + 1}/{1 + warm} ({'first' if k == 0 else 'later'} request of the child): "
+                f"searchable after {seconds[-1]:.2f} s")
     child = server.indexer_child()
     log(f"indexer child: {child}")
-    return {"cold_s": seconds[0], "warm_s": stats(seconds[1:]), "indexer_child_memory": child}, added
+    return {"first_s": seconds[0], "warm_s": stats(seconds[1:]) if warm else None,
+            "indexer_child_idle_memory": idle, "indexer_child_memory": child}, added
 
 
 def main() -> None:
