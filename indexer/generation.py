@@ -509,6 +509,14 @@ def load(directory: Path, generation: int, *, mmap: bool = True) -> State | None
     return State(plans=head["plans"], sections=head["sections"], vocabulary=head["vocabulary"], **texts, **arrays, **tables)
 
 
+def read_through(state: State) -> int:
+    """Read every array of a (memory-mapped) state once, bringing its files into the page
+    cache; a checksum, so the reading cannot be skipped."""
+    arrays = [getattr(state, name) for name in _ARRAYS]
+    arrays += [getattr(getattr(state, kind), name) for kind in ("chars", "bigrams") for name in _POSTINGS]
+    return sum(int(np.asarray(array).sum(dtype=np.int64)) for array in arrays if len(array))
+
+
 def load_plan_ids(directory: Path, generation: int) -> np.ndarray | None:
     """Only the plan ids of a saved generation (None when it has no saved state)."""
     try:

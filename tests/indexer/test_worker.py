@@ -21,9 +21,11 @@ from typing import Any
 import pytest
 
 from app.snapshot import Snapshot
+from indexer import generation, store
+from indexer.worker import read_ahead
 from indexer.locking import indexer_lock
 from indexer.pipeline import Pipeline
-from indexer.settings import DATA_DIR, Settings
+from indexer.settings import DATA_DIR, Settings, get_settings
 from tests.conftest import catalog_passages, writable_home
 
 SAMPLE = sorted((DATA_DIR / "corpus").glob("*.txt"))[4]  # 常州市焦溪小学2022年春学期工作计划
@@ -228,3 +230,46 @@ def test_preloading_imports_the_pipeline_and_loads_jieba() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=ANSWER_LIMIT, check=True)
     assert done.stdout.split("\n")[:2] == ["(False, False) (True, True)", "True True"]
+
+
+def _files(home: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(home)): (p.stat().st_size, p.stat().st_mtime_ns) for p in home.rglob("*")}
+
+
+def test_reading_ahead_reads_the_newest_state_and_writes_nothing(settings: Settings, tmp_path: Path) -> None:
+    home = settings.plans_home
+    before = _files(home)
+    read_ahead(settings)
+    assert _files(home) == before
+    (tmp_path / "empty").mkdir()
+    read_ahead(get_settings(plans_home=tmp_path / "empty"))  # no index yet: nothing read, nothing created
+    assert list((tmp_path / "empty").iterdir()) == []
+
+    ix = store.open_index(settings.index_dir)
+    mapped = generation.load(settings.index_dir, ix.latest_generation())
+    loaded = generation.load(settings.index_dir, ix.latest_generation(), mmap=False)
+    assert mapped is not None and loaded is not None
+    assert generation.read_through(mapped) == generation.read_through(loaded) > 0
+
+
+def test_a_broken_state_costs_the_read_ahead_not_the_worker(settings: Settings) -> None:
+    ix = store.open_index(settings.index_dir)
+    broken = generation.folder(settings.index_dir, ix.latest_generation()) / "bigrams.passages.npy"
+    broken.write_bytes(broken.read_bytes()[:100])  # a header and no data: numpy refuses to map it
+    env = {**os.environ, "PLANS_HOME": str(settings.plans_home.resolve())}
+    process = subprocess.Popen([sys.executable, "-m", "indexer", "worker"], env=env,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert process.stderr is not None
+        lines: queue.Queue[bytes] = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()  # type: ignore[union-attr]
+        first = lines.get(timeout=ANSWER_LIMIT).decode()
+        assert first.startswith(f"indexer worker {process.pid}: no read-ahead ("), first
+        assert "ready in" in lines.get(timeout=ANSWER_LIMIT).decode()
+        assert process.poll() is None
+    finally:
+        process.kill()
+        process.wait()
+        for stream in (process.stdin, process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
