@@ -3,10 +3,10 @@
 A fresh `python -m indexer index FILE` pays imports and jieba's dictionary (~2.5 s) before its
 second of work. This loop pays them once, at start, before reading the first request, reads
 ahead in the index (`read_ahead`), says `indexer worker PID: ready in N s` on stderr, and
-keeps what it loaded. Each request reads the
-newest generation's state back from its files (memory-mapped, ~0.1 s), so another process's
-commit in between is never overwritten and no state stays in this process's heap between
-requests. Freed heap goes back to the system after each request.
+keeps what it loaded. Each request reads the newest generation's state back from its files
+(memory-mapped, ~0.1 s), so another process's commit in between is never overwritten and no
+state stays in this process's heap between requests. Freed heap goes back to the system
+after each request.
 
 Requests on stdin, answers on stdout, one JSON object per line each, in order:
 
