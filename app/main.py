@@ -4,9 +4,7 @@ delete starts it), and stops it at shutdown."""
 
 from __future__ import annotations
 
-import importlib
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -43,9 +41,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.holder = SnapshotHolder(settings.index_dir, reload_interval=settings.plans_reload_interval)
         app.state.themes = load_themes(settings.plans_themes)  # a bad dictionary stops start-up, naming the entry
         app.state.indexer = IndexerChild(settings)
-        if settings.plans_admin_token:
-            # uploads are checked here with the indexer's reader (~0.2 s of imports): not at the first upload
-            threading.Thread(target=importlib.import_module, args=("indexer.reading",), daemon=True).start()
         if settings.plans_admin_token and settings.plans_indexer_warm:
             try:
                 app.state.indexer.start()  # loads its code and jieba while search already answers
