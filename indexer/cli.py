@@ -97,8 +97,8 @@ def worker() -> None:
     """Index and remove plans on request, one JSON line each on stdin and stdout, until stdin ends.
 
     What the server runs for uploads and deletes (see indexer/worker.py for the requests and
-    answers): one process that keeps jieba and the last committed state loaded. It takes the
-    indexer lock per request only.
+    answers): one process that keeps its code and jieba loaded, and reads the newest committed
+    state back at each request. It takes the indexer lock per request only.
     """
     from indexer.worker import run
 

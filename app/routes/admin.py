@@ -2,9 +2,9 @@
 
 The serving process never writes the catalog or the index, so both hand the work to the
 server's indexer child (app/indexer_child.py): one `python -m indexer worker` process,
-started at the first upload or delete and kept for the next ones, so jieba and the last
-committed state stay loaded. It takes the same indexer lock as an operator's `plans index`,
-per request:
+started with the server (PLANS_INDEXER_WARM; otherwise at the first upload or delete) and
+kept for the next ones, so its code and jieba stay loaded. It takes the same indexer lock
+as an operator's `plans index`, per request:
 
 - upload: the size is checked from Content-Length before the body is read, then while it
   streams; the file is read here with the indexer's own reader, so a bad file is refused
