@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -195,21 +196,17 @@ def test_commits_of_other_indexers_between_requests_are_kept(settings: Settings,
     assert worker.finish() == 0
 
 
-def test_it_loads_its_code_and_jieba_before_the_first_request(settings: Settings) -> None:
-    """A server starts its worker ahead of time (PLANS_INDEXER_WARM): the loading must happen
-    then, not when the first upload arrives."""
+@contextmanager
+def _started(settings: Settings) -> Iterator[tuple[subprocess.Popen[bytes], queue.Queue[bytes]]]:
+    """A worker process for these settings, asked nothing, and the lines of its stderr."""
     env = {**os.environ, "PLANS_HOME": str(settings.plans_home.resolve())}
     process = subprocess.Popen([sys.executable, "-m", "indexer", "worker"], env=env,
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     said: queue.Queue[bytes] = queue.Queue()
     assert process.stderr is not None
-    threading.Thread(target=lambda: said.put(process.stderr.readline()), daemon=True).start()  # type: ignore[union-attr]
+    threading.Thread(target=lambda: [said.put(line) for line in process.stderr], daemon=True).start()  # type: ignore[union-attr]
     try:
-        line = said.get(timeout=ANSWER_LIMIT).decode()  # nothing was asked: it waits for stdin's first line
-        ready = re.fullmatch(rf"indexer worker {process.pid}: ready in [0-9.]+ s \(([0-9,]+) dictionary words\)\n", line)
-        assert ready is not None, line
-        assert int(ready[1].replace(",", "")) > 300_000  # jieba's own ~350 K words, loaded
-        assert process.poll() is None
+        yield process, said
     finally:
         process.kill()
         process.wait()
@@ -218,12 +215,22 @@ def test_it_loads_its_code_and_jieba_before_the_first_request(settings: Settings
                 stream.close()
 
 
+def test_it_loads_its_code_and_jieba_before_the_first_request(settings: Settings) -> None:
+    """A server starts its worker ahead of time (PLANS_INDEXER_WARM): the loading must happen
+    then, not when the first upload arrives."""
+    with _started(settings) as (process, said):
+        line = said.get(timeout=ANSWER_LIMIT).decode()  # nothing was asked: it waits for stdin's first line
+        ready = re.fullmatch(rf"indexer worker {process.pid}: ready in [0-9.]+ s \(([0-9,]+) dictionary words\)\n", line)
+        assert ready is not None, line
+        assert int(ready[1].replace(",", "")) > 300_000  # jieba's own ~350 K words, loaded
+        assert process.poll() is None
+
+
 def test_preloading_imports_the_pipeline_and_loads_jieba() -> None:
     probe = (
         "import sys\n"
         "from indexer import analysis, worker\n"
         "before = (analysis._segmenter is not None, 'indexer.pipeline' in sys.modules)\n"
-        "worker.preload()\n"
         "words = worker.preload()\n"
         "print(before, (analysis._segmenter is not None, 'indexer.pipeline' in sys.modules))\n"
         "print(words == len([w for w, n in analysis._jieba().FREQ.items() if n]), bool(analysis._jieba().FREQ.get('立德树人')))\n"
@@ -256,20 +263,8 @@ def test_a_broken_state_costs_the_read_ahead_not_the_worker(settings: Settings) 
     ix = store.open_index(settings.index_dir)
     broken = generation.folder(settings.index_dir, ix.latest_generation()) / "bigrams.passages.npy"
     broken.write_bytes(broken.read_bytes()[:100])  # a header and no data: numpy refuses to map it
-    env = {**os.environ, "PLANS_HOME": str(settings.plans_home.resolve())}
-    process = subprocess.Popen([sys.executable, "-m", "indexer", "worker"], env=env,
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        assert process.stderr is not None
-        lines: queue.Queue[bytes] = queue.Queue()
-        threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()  # type: ignore[union-attr]
-        first = lines.get(timeout=ANSWER_LIMIT).decode()
+    with _started(settings) as (process, said):
+        first = said.get(timeout=ANSWER_LIMIT).decode()
         assert first.startswith(f"indexer worker {process.pid}: no read-ahead ("), first
-        assert "ready in" in lines.get(timeout=ANSWER_LIMIT).decode()
+        assert "ready in" in said.get(timeout=ANSWER_LIMIT).decode()
         assert process.poll() is None
-    finally:
-        process.kill()
-        process.wait()
-        for stream in (process.stdin, process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
