@@ -8,6 +8,7 @@ the generation its indexer child committed.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
@@ -238,12 +239,29 @@ def test_a_too_big_content_length_is_refused_before_the_body_is_read(template: S
                 + f"Authorization: Bearer {TOKEN}\r\n".encode()
                 + b"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 52428800\r\n\r\n--x\r\n"
             )
-            answer = connection.recv(65536).decode("utf-8")
+            answer = _response(connection).decode("utf-8")
         assert answer.startswith("HTTP/1.1 413 ")
         assert "上传太大：50.0 MB，上限 20.0 MB（PLANS_MAX_UPLOAD_BYTES）。" in answer
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def _response(connection: socket.socket) -> bytes:
+    """One whole HTTP response: the head and then its Content-Length in body, however the
+    bytes were split into segments (one recv may return the head alone)."""
+    data = b""
+    while b"\r\n\r\n" not in data or len(data.partition(b"\r\n\r\n")[2]) < _content_length(data):
+        chunk = connection.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _content_length(data: bytes) -> int:
+    found = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", data.partition(b"\r\n\r\n")[0])
+    return int(found[1]) if found else 0
 
 
 # -- a busy indexer -------------------------------------------------------------------------------
