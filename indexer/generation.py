@@ -420,7 +420,7 @@ def _merge(old: Postings, old_map: np.ndarray, new: Postings, new_map: np.ndarra
     if len(new.passages):
         new_passages = new_map.astype(np.int32)[new.passages]
         order = np.lexsort((new_passages, np.repeat(new_rank, new_sizes)))
-        at = _insertion_points(keys, old.keys, np.concatenate([[0], np.cumsum(old_counts)]), passages,
+        at = _insertion_points(old.keys, np.concatenate([[0], np.cumsum(old_counts)]), passages,
                                np.repeat(new.keys, new_sizes)[order], new_passages[order])
         passages = np.insert(passages, at, new_passages[order])
         counts = np.insert(counts, at, np.asarray(new.counts)[order])
@@ -435,24 +435,23 @@ def _merge(old: Postings, old_map: np.ndarray, new: Postings, new_map: np.ndarra
     )
 
 
-def _insertion_points(keys: np.ndarray, old_keys: np.ndarray, old_starts: np.ndarray, old_passages: np.ndarray,
+def _insertion_points(old_keys: np.ndarray, old_starts: np.ndarray, old_passages: np.ndarray,
                       new_keys: np.ndarray, new_passages: np.ndarray) -> np.ndarray:
     """Where each new (key, passage) goes among the old postings, sorted by (key, passage):
     the run of its key, bisected on passage; for a key the old postings lack, where its run
     would start. All new postings are bisected together, about 20 narrow steps."""
     rank = np.searchsorted(old_keys, new_keys)
     lo = old_starts[rank].astype(np.int64)
-    found = (rank < len(old_keys)) & (old_keys[np.minimum(rank, max(len(old_keys) - 1, 0))] == new_keys) \
-        if len(old_keys) else np.zeros(len(new_keys), bool)
-    hi = np.where(found, old_starts[np.minimum(rank + 1, len(old_starts) - 1)], lo).astype(np.int64)
-    while True:
-        open_ = lo < hi
-        if not open_.any():
-            return lo
-        mid = (lo + hi) // 2
-        right = open_ & (old_passages[np.minimum(mid, max(len(old_passages) - 1, 0))] < new_passages)
-        lo = np.where(right, mid + 1, lo)
-        hi = np.where(open_ & ~right, mid, hi)
+    hi = lo.copy()
+    found = np.flatnonzero(rank < len(old_keys))
+    found = found[old_keys[rank[found]] == new_keys[found]]
+    hi[found] = old_starts[rank[found] + 1]
+    while (open_ := np.flatnonzero(lo < hi)).size:
+        mid = (lo[open_] + hi[open_]) // 2
+        right = old_passages[mid] < new_passages[open_]
+        lo[open_[right]] = mid[right] + 1
+        hi[open_[~right]] = mid[~right]
+    return lo
 
 
 # -- files -------------------------------------------------------------------------------------------
