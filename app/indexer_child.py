@@ -3,7 +3,7 @@
 The serving process never writes the catalog or the index; this child does, so an upload does
 not pay for a new process's imports and jieba's dictionary (indexer/worker.py has the protocol).
 With PLANS_INDEXER_WARM (the default) the server starts the child with itself, when uploads
-are on, so it loads while nobody waits, and keeps it between requests (~200 MB: code and
+are on, so it loads while nobody waits, and keeps it between requests (~170 MB: code and
 jieba, no index state). Otherwise the child starts at the first request and stops after
 PLANS_INDEXER_IDLE idle seconds. Either way it serves requests one at a time (a lock: a second
 waits up to its `wait`) and stops at shutdown; after it dies the next request starts a new one.
