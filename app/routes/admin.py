@@ -7,11 +7,11 @@ kept for the next ones, so its code and jieba stay loaded. It takes the same ind
 as an operator's `plans index`, per request:
 
 - upload: the size is checked from Content-Length before the body is read, then while it
-  streams; the file is read here with the indexer's own reader, so a bad file is refused
-  (422, with the reader's reason) before anything is stored. A good one is saved as
-  PLANS_HOME/uploads/<sha256>/<name> (that path is the plan's source: the same bytes
-  uploaded twice are one plan) and the child indexes it, waiting up to PLANS_ADMIN_WAIT
-  seconds for another indexer's lock or another upload (503 after that).
+  streams. The file is saved as PLANS_HOME/uploads/<sha256>/<name> (that path is the plan's
+  source: the same bytes uploaded twice are one plan) and the child reads and indexes it,
+  waiting up to PLANS_ADMIN_WAIT seconds for another indexer's lock or another upload (503
+  after that). A file the child cannot read, or with no text left once cleaned, is refused
+  (422, with the reader's reason) and its saved copy deleted: nothing stored changes.
 - delete: the child removes the plan (and an uploaded plan's file).
 
 When the child succeeds the server loads the new index generation at once, so the answer
@@ -43,7 +43,6 @@ from app import models
 from app.documents import document_summary
 from app.indexer_child import IndexerChild, IndexerUnavailable
 from app.snapshot import SnapshotHolder
-from indexer.errors import ReadError
 from indexer.settings import Settings
 
 router = APIRouter(prefix="", tags=["admin"])
@@ -221,13 +220,11 @@ def _safe_name(name: str) -> str:
 def ingest(
     settings: Settings, holder: SnapshotHolder, indexer: IndexerChild, name: str, data: bytes
 ) -> tuple[str, dict[str, Any]]:
-    """Check, save and index one uploaded file: ("added" | "replaced" | "unchanged", its summary)."""
-    from indexer.reading import read_bytes
+    """Save and index one uploaded file: ("added" | "replaced" | "unchanged", its summary).
 
-    try:
-        read_bytes(data, name=name, max_bytes=settings.plans_max_upload_bytes)
-    except ReadError as exc:
-        raise UploadRejected(name, exc.reason) from None
+    The child reads it (this process never imports the file readers: their modules and a
+    second parse of every upload would cost the server memory and time); a file it cannot
+    read comes back as a failed outcome with the reader's reason, and is deleted again."""
     path, created = _save(settings.uploads_dir, hashlib.sha256(data).hexdigest(), name, data)
     try:
         report = indexer.index(path, wait=settings.plans_admin_wait)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -157,6 +159,33 @@ def test_a_pdf_upload(admin: tuple[TestClient, Settings]) -> None:
     assert response.status_code == 201, response.text
     assert (response.json()["format"], response.json()["school"]) == ("pdf", "常州市芙蓉小学")
     assert _search(client, MARKER) == [response.json()["id"]]
+
+
+def test_the_server_leaves_reading_uploads_to_its_indexer_child(template: Settings, tmp_path: Path) -> None:
+    """The file readers (python-docx, pypdf, lxml …) are loaded by the child only: the server's
+    memory and its first upload do not pay for them, and no upload is parsed twice."""
+    settings = _serve(template, tmp_path, plans_admin_token=TOKEN)
+    probe = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from fastapi.testclient import TestClient\n"
+        "from app.main import create_app\n"
+        "from indexer.settings import get_settings\n"
+        "from tests.app.test_admin_api import AUTH, _new_plan\n"
+        "from tests.fixtures_docs import docx_bytes\n"
+        "data = docx_bytes(_new_plan())\n"
+        "readers = ('indexer.reading', 'docx', 'pypdf')\n"
+        "for name in readers:\n"
+        "    sys.modules.pop(name, None)  # the test's own helpers imported python-docx\n"
+        f"settings = get_settings(plans_home=Path({str(settings.plans_home)!r}), plans_admin_token={TOKEN!r})\n"
+        "with TestClient(create_app(settings)) as client:\n"
+        "    good = client.post('/api/documents', files={'file': ('plan.docx', data)}, headers=AUTH)\n"
+        "    bad = client.post('/api/documents', files={'file': ('bad.docx', b'not a docx')}, headers=AUTH)\n"
+        "print(good.status_code, bad.status_code, [name for name in readers if name in sys.modules])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "201 422 []\n"
 
 
 # -- bad input ------------------------------------------------------------------------------------

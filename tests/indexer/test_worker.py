@@ -226,17 +226,46 @@ def test_it_loads_its_code_and_jieba_before_the_first_request(settings: Settings
         assert process.poll() is None
 
 
-def test_preloading_imports_the_pipeline_and_loads_jieba() -> None:
+def test_preloading_imports_the_pipeline_loads_jieba_and_warms_up(tmp_path: Path) -> None:
     probe = (
         "import sys\n"
         "from indexer import analysis, worker\n"
-        "before = (analysis._segmenter is not None, 'indexer.pipeline' in sys.modules)\n"
-        "words = worker.preload()\n"
-        "print(before, (analysis._segmenter is not None, 'indexer.pipeline' in sys.modules))\n"
+        "from indexer.settings import get_settings\n"
+        "loaded = lambda: (analysis._segmenter is not None, 'indexer.pipeline' in sys.modules,\n"
+        "                  'indexer.metadata' in sys.modules and sys.modules['indexer.metadata']._gazetteer.cache_info().currsize)\n"
+        "before = loaded()\n"
+        f"words = worker.preload(get_settings(plans_home={str(tmp_path / 'home')!r}))\n"
+        "print(before, loaded())\n"
         "print(words == len([w for w, n in analysis._jieba().FREQ.items() if n]), bool(analysis._jieba().FREQ.get('立德树人')))\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=ANSWER_LIMIT, check=True)
-    assert done.stdout.split("\n")[:2] == ["(False, False) (True, True)", "True True"]
+    assert done.stdout.split("\n")[:2] == ["(False, False, False) (True, True, 1)", "True True"]
+    assert not (tmp_path / "home").exists()  # an empty home stays untouched
+
+
+def test_warming_up_runs_a_request_in_a_scratch_home_and_leaves_nothing(settings: Settings, tmp_path: Path) -> None:
+    """What only a first request would load (the region gazetteer, the writer's code) is loaded
+    by indexing a sample into a throwaway home: never into the operator's home or database."""
+    scratch_root, operator_db = tmp_path / "tmp", tmp_path / "operator.sqlite3"
+    scratch_root.mkdir()
+    home = settings.plans_home
+    before = _files(home)
+    probe = (
+        "from pathlib import Path\n"
+        "from indexer import metadata, worker\n"
+        "from indexer.settings import get_settings\n"
+        f"settings = get_settings(plans_home=Path({str(home)!r}), database_url={'sqlite:///' + str(operator_db)!r})\n"
+        "before = metadata._gazetteer.cache_info().currsize\n"
+        "summary = worker.warm_up(settings)\n"
+        "print(before, metadata._gazetteer.cache_info().currsize, summary)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=ANSWER_LIMIT,
+                          env={**os.environ, "TMPDIR": str(scratch_root)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "0 1 1 added, 0 replaced, 0 unchanged, 0 removed, 0 failed; 1 removed\n"
+    assert list(scratch_root.glob("plans-warm-up-*")) == []  # the scratch home is gone (jieba may leave its cache)
+    assert not operator_db.exists()  # DATABASE_URL was not used
+    assert _files(home) == before
 
 
 def _files(home: Path) -> dict[str, tuple[int, int]]:
