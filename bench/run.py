@@ -156,17 +156,89 @@ def measure_jieba(texts: list[str], runs: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, function in (("cut", _jieba_cut), ("segment", _segment)):
         for workers in (1, 2):
-            seconds = []
+            seconds, cpu = [], []
             for _ in range(runs if workers == 2 else 1):
+                used = cpu_seconds()
                 if workers == 1:
                     elapsed, _ = timed(lambda: [function(c) for c in chunks])
                 else:
                     with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
                         elapsed, _ = timed(lambda: list(pool.map(function, chunks)))
                 seconds.append(elapsed)
-            out[f"{name}_{workers}proc"] = {"seconds": stats(seconds), "chars_per_s": chars / statistics.median(seconds)}
+                cpu.append(cpu_seconds() - used)  # the pool's workers are reaped on leaving `with`
+            out[f"{name}_{workers}proc"] = {"seconds": stats(seconds), "cpu_seconds": stats(cpu),
+                                            "chars_per_s": chars / statistics.median(seconds)}
             log(f"jieba {name} × {workers}: {chars / statistics.median(seconds):,.0f} chars/s")
     return out
+
+
+WHOOSH_SAMPLE_PLANS = 400  # Whoosh alone runs at ~80 K chars/s: the whole corpus would take minutes per run
+
+
+def measure_whoosh_words(home: Path, runs: int) -> dict[str, Any]:
+    """Whoosh alone: the index's jieba `words` field (its definition in the schema, with the words
+    already segmented, as the pipeline hands them over) for the passages of the first plans, in
+    commits of `plans_batch_plans` plans, by one process and by two processes writing an index
+    each (the most two cores can do with Whoosh, no merge). Nothing else the indexer does is in
+    it: reading, catalog, segmentation and the serving state are left out."""
+    from indexer.analysis import Segmented
+    from indexer.catalog import Passage
+    from indexer.schema import build_schema
+
+    settings = get_settings(plans_home=home)
+    engine = create_catalog_engine(settings.catalog_url)
+    with session_scope(engine) as session:
+        ids = list(session.scalars(select(Plan.id).order_by(Plan.id).limit(WHOOSH_SAMPLE_PLANS)))
+        rows = session.execute(select(Passage.plan_id, Passage.text).where(Passage.plan_id.in_(ids))
+                               .order_by(Passage.plan_id, Passage.ordinal)).all()
+    engine.dispose()
+    plans: dict[int, list[Segmented]] = {}
+    for plan_id, text in rows:
+        plans.setdefault(plan_id, []).append(Segmented(text, segment(text)))
+    batches = [[d for p in ids[i : i + settings.plans_batch_plans] for d in plans[p]]
+               for i in range(0, len(ids), settings.plans_batch_plans)]
+    chars = sum(len(d) for batch in batches for d in batch)
+    scratch = VAR / "whoosh-words"
+    _WHOOSH_JOB[:] = [batches, build_schema()["words"], scratch]  # forked workers inherit it
+    write = _whoosh_write
+    out: dict[str, Any] = {"plans": len(ids), "chars": chars}
+    for workers in (1, 2):
+        seconds, cpu = [], []
+        for _ in range(runs):
+            used = cpu_seconds()
+            if workers == 1:
+                elapsed, _ = timed(lambda: write(0, 1))
+            else:
+                with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+                    elapsed, _ = timed(lambda: list(pool.map(write, range(workers), [workers] * workers)))
+            seconds.append(elapsed)
+            cpu.append(cpu_seconds() - used)
+        out[f"{workers}proc"] = {"seconds": stats(seconds), "cpu_seconds": stats(cpu),
+                                 "chars_per_s": chars / statistics.median(seconds)}
+        log(f"Whoosh alone, the words field × {workers}: {chars / statistics.median(seconds):,.0f} chars/s")
+    shutil.rmtree(scratch, ignore_errors=True)
+    _WHOOSH_JOB.clear()
+    return out
+
+
+_WHOOSH_JOB: list[Any] = []  # (batches of Segmented passages, the words field, scratch folder)
+
+
+def _whoosh_write(part: int, workers: int) -> None:
+    """Every `workers`-th passage from `part` into an index of its own, one commit per batch."""
+    from whoosh import fields
+    from whoosh.filedb.filestore import FileStorage
+
+    batches, field, scratch = _WHOOSH_JOB
+    folder = scratch / str(part)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    ix = FileStorage(str(folder)).create_index(fields.Schema(words=field))
+    for batch in batches:
+        writer = ix.writer(limitmb=256)
+        for document in batch[part::workers]:
+            writer.add_document(words=document)
+        writer.commit()
 
 
 def measure_add_plan(home: Path, plans: int, runs: int) -> tuple[dict[str, Any], list[int]]:
@@ -465,6 +537,7 @@ def main() -> None:
     if not (args.reuse and _usable(home / "index")):
         results["indexing"] = measure_indexing(folder, home, chars, args.index_runs)
         results["jieba"] = measure_jieba(texts, max(2, args.index_runs))
+        results["whoosh_words"] = measure_whoosh_words(home, max(2, args.index_runs))
     settings = get_settings(plans_home=home)
     loads = [timed(lambda: Snapshot(settings.index_dir).close())[0] for _ in range(3)]
     results["snapshot_load_s"] = stats(loads)
