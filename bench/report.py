@@ -36,9 +36,12 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
     if not isinstance(compare, dict) and not isinstance(local, dict):
         row("/api/compare one theme", "not available", "≤ 300 ms", None)
     if "indexing" in results:
-        jieba = max(results["jieba"]["cut_2proc"]["chars_per_s"], results["jieba"]["segment_2proc"]["chars_per_s"])
+        jieba = results["jieba"]["cut_2proc"]["chars_per_s"]  # the Python package, the reference
         ratio = results["indexing"]["chars_per_s"] / jieba
-        row(f"indexing chars/s vs jieba alone × 2 processes ({jieba:,.0f})", f"{results['indexing']['chars_per_s']:,.0f} = {ratio:.2f}×", "≥ 0.5×", ratio >= 0.5)
+        row(f"indexing chars/s vs jieba (the Python package's cut) alone × 2 processes ({jieba:,.0f})", f"{results['indexing']['chars_per_s']:,.0f} = {ratio:.2f}×", "≥ 0.5×", ratio >= 0.5)
+        ours = results["jieba"]["segment_2proc"]["chars_per_s"]
+        row(f"baseline: the indexer's own segment() (jieba-rs) alone × 2 processes ({ours:,.0f} chars/s)",
+            f"indexing = {results['indexing']['chars_per_s'] / ours:.2f}× of it", "—", None)
         # the ceiling: on two cores indexing takes at least its CPU-seconds / 2, whatever the
         # parallelism, so the ratio cannot pass (the reference's seconds) / (indexing CPU-s / 2)
         reference_s = results["chars"] / jieba

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import importlib.metadata
 import os
 import platform
 import resource
@@ -39,7 +40,7 @@ from bench.fts5 import Fts5Index
 from bench.generate import SEED, generate
 from bench.queries import query_mix, truth
 from bench.report import markdown, verdicts
-from indexer.analysis import _jieba, segment
+from indexer.analysis import USER_DICT, segment
 from indexer import store
 from indexer.catalog import Plan, create_catalog_engine, session_scope
 from indexer.errors import PlansError
@@ -89,6 +90,7 @@ def machine() -> dict[str, Any]:
         "nproc": os.cpu_count(), "cpu": model, "memory_gb": round(int(memory) / 1024**2, 1),
         "python": platform.python_version(), "platform": platform.platform(), "sqlite": sqlite3.sqlite_version,
         "whoosh": whoosh.versionstring(), "jieba": jieba.__version__,
+        "rjieba": importlib.metadata.version("rjieba"),
         "load_average": os.getloadavg(),
     }
 
@@ -136,8 +138,28 @@ def measure_indexing(folder: Path, home: Path, chars: int, runs: int) -> dict[st
             "chars_per_s_at_p95": chars / stats(seconds)["p95"]}
 
 
+_PYTHON_JIEBA: list[Any] = []
+
+
+def _python_jieba() -> Any:
+    """The Python package jieba with the domain dictionary: the issue's reference. The indexer
+    segments with jieba-rs (`indexer.analysis`), which gives the same words."""
+    if not _PYTHON_JIEBA:
+        import logging
+
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        tokenizer = jieba.Tokenizer()
+        with open(USER_DICT, "rb") as handle:
+            tokenizer.load_userdict(handle)
+        tokenizer.initialize()
+        _PYTHON_JIEBA.append(tokenizer)
+    return _PYTHON_JIEBA[0]
+
+
 def _jieba_cut(texts: list[str]) -> int:
-    tokenizer = _jieba()
+    tokenizer = _python_jieba()
     return sum(1 for text in texts for _ in tokenizer.cut(text, HMM=True))
 
 
@@ -146,11 +168,13 @@ def _segment(texts: list[str]) -> int:
 
 
 def measure_jieba(texts: list[str], runs: int) -> dict[str, Any]:
-    """jieba alone over the same texts: raw `cut` and our `segment()` (normalise + offsets + filter).
+    """jieba alone over the same texts: the Python package's raw `cut` (the reference of the
+    issue) and our `segment()` (jieba-rs: normalise + offsets + filter, what the indexer runs).
 
-    Two processes (the reference of the issue) `runs` times; one process once, for scale.
+    Two processes `runs` times; one process once, for scale.
     """
-    _jieba()  # load the dictionary in the parent; forked workers share it
+    _python_jieba()  # load the dictionaries in the parent; forked workers share them
+    segment("预热")
     chars = sum(map(len, texts))
     chunks = [texts[i : i + 20] for i in range(0, len(texts), 20)]
     out: dict[str, Any] = {}

@@ -51,7 +51,7 @@ def run(settings: Settings) -> int:
     sys.stdout = sys.stderr
     started = time.perf_counter()
     words = preload(settings)
-    print(f"indexer worker {os.getpid()}: ready in {time.perf_counter() - started:.1f} s ({words:,} dictionary words)",
+    print(f"indexer worker {os.getpid()}: ready in {time.perf_counter() - started:.1f} s ({words:,} domain words in jieba's dictionary)",
           file=sys.stderr, flush=True)
     with answers:
         return serve(settings, sys.stdin.buffer, answers)
@@ -61,7 +61,7 @@ def preload(settings: Settings | None = None) -> int:
     """Import the pipeline and load jieba's dictionary now, before any request arrives: a
     server that starts this process ahead of time (PLANS_INDEXER_WARM) spares the first
     upload these ~2.5 s. With `settings`, also warm up (`warm_up`) and read ahead in their
-    index. The number of words in the loaded dictionary."""
+    index. The number of domain words loaded into the dictionary."""
     import indexer.pipeline  # noqa: F401  (its imports: readers, SQLAlchemy, Whoosh, numpy)
     from indexer.analysis import dictionary_size
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from typing import Any
 
 from indexer.analysis import BigramTokenizer, WordTokenizer, bigrams, segment
 from indexer.schema import SCHEMA_VERSION, build_schema
@@ -32,3 +33,56 @@ def test_schema_pickles_with_its_version() -> None:
     schema = pickle.loads(pickle.dumps(build_schema()))
     assert schema.version == SCHEMA_VERSION
     assert isinstance(schema["words"].analyzer, WordTokenizer)
+
+
+# -- the segmenter against jieba itself ---------------------------------------------------------
+
+from functools import lru_cache
+from pathlib import Path
+
+from hypothesis import given, settings, strategies as st
+
+from indexer.analysis import USER_DICT, _is_word
+from indexer.cleaning import normalize
+from indexer.settings import DATA_DIR
+
+
+@lru_cache(maxsize=1)
+def _python_jieba() -> Any:
+    """The Python package, with the same domain dictionary: the reference `segment` must match."""
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    with open(USER_DICT, "rb") as handle:
+        tokenizer.load_userdict(handle)
+    tokenizer.initialize()
+    return tokenizer
+
+
+def _reference(text: str) -> list[tuple[str, int, int]]:
+    return [t for t in _python_jieba().tokenize(normalize(text), HMM=True) if _is_word(t[0])]
+
+
+def test_segment_gives_what_python_jieba_gives_on_the_sample_plans() -> None:
+    texts = [p.read_text(encoding="utf-8") for p in sorted((DATA_DIR / "corpus").glob("*.txt"))]
+    assert len(texts) == 5
+    for text in texts:
+        assert segment(text) == _reference(text)
+
+
+def test_unknown_number_and_symbol_runs_split_as_jieba_splits_them() -> None:
+    for text in ("2020-2022学年", "2024-03-15前完成", "d.d示范", "COVID-19防控", "3.5%的学生", "1+X+T", "a--b", "&-", "e-mail"):
+        assert segment(text) == _reference(text), text
+
+
+_SAMPLE_CHARS = "".join(sorted(set("".join(
+    p.read_text(encoding="utf-8")[:3000] for p in sorted((DATA_DIR / "corpus").glob("*.txt"))))))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from("0123456789-+.#&_%abcXYZ -—，。" + _SAMPLE_CHARS), max_size=40))
+def test_segment_gives_what_python_jieba_gives_on_any_text(text: str) -> None:
+    assert segment(text) == _reference(text)

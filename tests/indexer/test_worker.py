@@ -23,6 +23,7 @@ import pytest
 
 from app.snapshot import Snapshot
 from indexer import generation, store
+from indexer.analysis import user_words
 from indexer.worker import read_ahead
 from indexer.locking import indexer_lock
 from indexer.pipeline import Pipeline
@@ -220,9 +221,9 @@ def test_it_loads_its_code_and_jieba_before_the_first_request(settings: Settings
     then, not when the first upload arrives."""
     with _started(settings) as (process, said):
         line = said.get(timeout=ANSWER_LIMIT).decode()  # nothing was asked: it waits for stdin's first line
-        ready = re.fullmatch(rf"indexer worker {process.pid}: ready in [0-9.]+ s \(([0-9,]+) dictionary words\)\n", line)
+        ready = re.fullmatch(rf"indexer worker {process.pid}: ready in [0-9.]+ s \(([0-9,]+) domain words in jieba's dictionary\)\n", line)
         assert ready is not None, line
-        assert int(ready[1].replace(",", "")) > 300_000  # jieba's own ~350 K words, loaded
+        assert int(ready[1].replace(",", "")) == len(user_words()) > 300  # data/userdict.txt, loaded
         assert process.poll() is None
 
 
@@ -236,10 +237,10 @@ def test_preloading_imports_the_pipeline_loads_jieba_and_warms_up(tmp_path: Path
         "before = loaded()\n"
         f"words = worker.preload(get_settings(plans_home={str(tmp_path / 'home')!r}))\n"
         "print(before, loaded())\n"
-        "print(words == len([w for w, n in analysis._jieba().FREQ.items() if n]), bool(analysis._jieba().FREQ.get('立德树人')))\n"
+        "print(words == len(analysis.user_words()), analysis._segmenter.has_word('家校社'), analysis._segmenter.has_word('减负提质'))\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=ANSWER_LIMIT, check=True)
-    assert done.stdout.split("\n")[:2] == ["(False, False, False) (True, True, 1)", "True True"]
+    assert done.stdout.split("\n")[:2] == ["(False, False, False) (True, True, 1)", "True True True"]
     assert not (tmp_path / "home").exists()  # an empty home stays untouched
 
 
