@@ -246,10 +246,68 @@ def from_whoosh(reader: Any) -> State:
 
 def build_postings(normalized: str, offsets: np.ndarray, *, pairs: bool) -> Postings:
     """Postings of every character (or bigram without a space) of the passages `offsets` cut
-    `normalized` into, numbered from 0."""
+    `normalized` into, numbered from 0.
+
+    Each occurrence becomes one 64-bit number, (key rank, passage, offset capped at 65535),
+    and one plain sort of those numbers orders them by key, then passage, then offset: a
+    group of equal (key, passage) is one posting, its size the count, its first number the
+    first offset. Key ranks are the characters' ranks among those present, so a bigram
+    takes two ranks' bits, not 42; what does not fit in 64 bits takes `_build_by_unique`.
+    """
     n = len(offsets) - 1
     if n <= 0 or not normalized:
         return Postings.empty()
+    codes = np.frombuffer(normalized.encode("utf-32-le"), np.uint32)
+    present = np.unique(codes)
+    char_bits = max(1, (len(present) - 1).bit_length())
+    passage_bits = max(1, (n - 1).bit_length())
+    if (2 if pairs else 1) * char_bits + passage_bits + _OFFSET_BITS > 64:
+        return _build_by_unique(normalized, offsets, pairs=pairs)
+    lengths = np.diff(offsets)
+    owner = np.repeat(np.arange(n, dtype=np.uint64), lengths)
+    local = np.arange(len(codes), dtype=np.int64) - np.repeat(np.asarray(offsets[:-1], np.int64), lengths)
+    table = np.zeros(int(present[-1]) + 1, np.uint64)
+    table[present] = np.arange(len(present), dtype=np.uint64)
+    ranks = table[codes]
+    if pairs:
+        valid = local[:-1] < (np.repeat(lengths, lengths)[:-1] - 1)  # the pair stays inside its passage
+        valid &= (codes[:-1] != _SPACE) & (codes[1:] != _SPACE)
+        key = ((ranks[:-1] << np.uint64(char_bits)) | ranks[1:])[valid]
+        owner, local = owner[:-1][valid], local[:-1][valid]
+    else:
+        key = ranks
+    if not len(key):
+        return Postings.empty()
+    low = np.uint64(_OFFSET_BITS)
+    packed = (key << np.uint64(passage_bits + _OFFSET_BITS)) | (owner << low) | np.minimum(local, SATURATED).astype(np.uint64)
+    packed.sort()
+    group = packed >> low  # (key rank, passage)
+    starts = np.flatnonzero(np.concatenate([[True], group[1:] != group[:-1]]))
+    group_at = group[starts]
+    key_of = group_at >> np.uint64(passage_bits)
+    key_starts = np.flatnonzero(np.concatenate([[True], key_of[1:] != key_of[:-1]]))
+    distinct = key_of[key_starts]
+    if pairs:
+        chars = present.astype(np.int64)
+        keys = (chars[distinct >> np.uint64(char_bits)] << CHAR_BITS) | chars[distinct & np.uint64((1 << char_bits) - 1)]
+    else:
+        keys = present.astype(np.int64)[distinct]
+    return Postings(
+        keys=keys,
+        offsets=np.concatenate([key_starts, [len(starts)]]).astype(np.int64),
+        passages=(group_at & np.uint64((1 << passage_bits) - 1)).astype(np.int32),
+        counts=np.minimum(np.diff(np.concatenate([starts, [len(packed)]])), SATURATED).astype(np.uint16),
+        first=(packed[starts] & np.uint64(SATURATED)).astype(np.uint16),
+    )
+
+
+_OFFSET_BITS = 16  # a first offset is stored capped at SATURATED = 2**16 - 1
+
+
+def _build_by_unique(normalized: str, offsets: np.ndarray, *, pairs: bool) -> Postings:
+    """`build_postings` for passages or alphabets too many for its 64-bit numbers: two
+    `np.unique` passes (about 20x slower)."""
+    n = len(offsets) - 1
     codes = np.frombuffer(normalized.encode("utf-32-le"), np.uint32).astype(np.int64)
     lengths = np.diff(offsets)
     owner = np.repeat(np.arange(n, dtype=np.int64), lengths)
@@ -419,9 +477,16 @@ def _merge(old: Postings, old_map: np.ndarray, new: Postings, new_map: np.ndarra
     sizes[new_rank] += new_sizes
     if len(new.passages):
         new_passages = new_map.astype(np.int32)[new.passages]
-        order = np.lexsort((new_passages, np.repeat(new_rank, new_sizes)))
-        at = _insertion_points(old.keys, np.concatenate([[0], np.cumsum(old_counts)]), passages,
-                               np.repeat(new.keys, new_sizes)[order], new_passages[order])
+        old_starts = np.concatenate([[0], np.cumsum(old_counts)])
+        if not len(old_map) or int(new_map.min()) > int(old_map.max()):
+            # appended after every old passage (a batch of new plans): each new posting goes at
+            # the end of its key's old run, and the new ones are already in (key, passage) order
+            order = np.arange(len(new_passages))
+            at = old_starts[np.searchsorted(old.keys, np.repeat(new.keys, new_sizes), side="right")]
+        else:
+            order = np.lexsort((new_passages, np.repeat(new_rank, new_sizes)))
+            at = _insertion_points(old.keys, old_starts, passages,
+                                   np.repeat(new.keys, new_sizes)[order], new_passages[order])
         passages = np.insert(passages, at, new_passages[order])
         counts = np.insert(counts, at, np.asarray(new.counts)[order])
         first = np.insert(first, at, np.asarray(new.first)[order])

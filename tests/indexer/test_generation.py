@@ -215,3 +215,15 @@ def test_counts_and_offsets_past_the_uint16_range_are_exact(tmp_path: Path) -> N
         assert hits.index.tolist() == expected, needle
         assert hits.counts.tolist() == [texts[i].count(needle) for i in expected], needle
         assert hits.first.tolist() == [texts[i].find(needle) for i in expected], needle
+
+
+@hypothesis_settings(max_examples=200, deadline=None)
+@given(texts=st.lists(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)
+                      | st.text(alphabet="ab 好Ａ德𠀀\n", max_size=30), min_size=1, max_size=8))
+def test_built_postings_equal_a_scan_of_every_position(texts: list[str]) -> None:
+    """The packed sort and the two-`np.unique` fallback both give the brute-force table."""
+    offsets = np.concatenate([[0], np.cumsum([len(t) for t in texts])]).astype(np.int64)
+    for pairs in (False, True):
+        expected = _brute_force(texts, pairs=pairs)
+        assert _table(generation.build_postings("".join(texts), offsets, pairs=pairs)) == expected
+        assert _table(generation._build_by_unique("".join(texts), offsets, pairs=pairs)) == expected
