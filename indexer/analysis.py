@@ -78,15 +78,19 @@ def segment(text: str) -> list[tuple[str, int, int]]:
     """
     segmenter = _jieba()
     found: list[tuple[str, int, int]] = []
-    for word, start, end in segmenter.tokenize(normalize(text), "default", True):
-        if end - start > 1 and not _SKIP.fullmatch(word) and not _HAN.search(word) and not segmenter.has_word(word):
+    keep, han = found.append, _HAN.match
+    for token in segmenter.tokenize(normalize(text), "default", True):
+        word, start, end = token
+        if word.isalnum() and (word.isascii() or han(word)):  # most words: kept as they are
+            keep(token)
+        elif end - start > 1 and not _SKIP.fullmatch(word) and not _HAN.search(word) and not segmenter.has_word(word):
             at = start
             for piece in _SKIP.split(word):
                 if piece and _is_word(piece):
-                    found.append((piece, at, at + len(piece)))
+                    keep((piece, at, at + len(piece)))
                 at += len(piece)
         elif _is_word(word):
-            found.append((word, start, end))
+            keep(token)
     return found
 
 

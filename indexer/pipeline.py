@@ -17,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from sqlalchemy import delete, insert, select, update
@@ -96,12 +96,13 @@ class Pipeline:
         with indexer_lock(self.settings.plans_home, wait=self.lock_wait):
             engine = self._engine()
             ix = self._open_index()
+            store.discard_staged(self.settings.index_dir)  # a killed run's uncommitted segments
             self._recover(engine, ix)
             files = list(_collect(roots, report))
             if prune:
                 self._prune(engine, ix, roots, {str(f.resolve()) for f, _ in files}, report)
             bar = tqdm(total=len(files), unit="file", disable=not self.progress, desc="indexing")
-            with _Segmenter(self.settings.plans_workers) as segmenter:
+            with _Workers(self.settings.plans_workers, store.folder(ix)) as segmenter:
 
                 def jobs() -> Iterator[_Job | None]:
                     for batch in _batches(files, self.settings.plans_batch_plans):
@@ -147,7 +148,7 @@ class Pipeline:
             with session_scope(engine) as session:
                 ids = list(session.scalars(select(Plan.id).order_by(Plan.id)))
             bar = tqdm(total=len(ids), unit="plan", disable=not self.progress, desc="reindexing")
-            with _Segmenter(self.settings.plans_workers) as segmenter:
+            with _Workers(self.settings.plans_workers, store.folder(ix)) as segmenter:
 
                 def jobs() -> Iterator[_Job | None]:
                     for batch in _batches(ids, self.settings.plans_batch_plans):
@@ -249,11 +250,11 @@ class Pipeline:
 
     def _index_from_catalog(self, engine: Engine, ix: Any, plan_ids: list[int], *, replace: bool = False) -> None:
         """Write these catalog plans to the index in one commit, then mark them indexed."""
-        with _Segmenter(self.settings.plans_workers) as segmenter:
+        with _Workers(self.settings.plans_workers, store.folder(ix)) as segmenter:
             self._write(engine, ix, self._submit(engine, plan_ids, segmenter, replace=replace))
 
-    def _submit(self, engine: Engine, plan_ids: list[int], segmenter: _Segmenter, *, replace: bool = True) -> _Job | None:
-        """Read the plans' passages back from the catalog and start segmenting them."""
+    def _submit(self, engine: Engine, plan_ids: list[int], segmenter: _Workers, *, replace: bool = True) -> _Job | None:
+        """Read the plans' passages back from the catalog and start segmenting and writing them."""
         if not plan_ids:
             return None
         with session_scope(engine) as session:
@@ -264,7 +265,8 @@ class Pipeline:
                        Passage.heading_rank, Passage.section, Passage.text)
                 .where(Passage.plan_id.in_(plan_ids)).order_by(Passage.plan_id, Passage.ordinal)
             ).all()
-        return _Job(plan_ids, plans, passages, segmenter.submit([p.text for p in passages]), replace)
+        rows = [_Row(*p) for p in passages]
+        return _Job(plan_ids, plans, rows, segmenter.submit(plans, rows), replace)
 
     def _write_overlapped(self, engine: Engine, ix: Any, jobs: Iterator[_Job | None]) -> None:
         """Write each job once the next one is submitted: the workers segment batch k+1 while
@@ -279,58 +281,110 @@ class Pipeline:
         """One Whoosh commit of the job's plans, then the catalog rows marked indexed."""
         if job is None:
             return
-        segmented = job.segmented()
-        documents: list[dict[str, Any]] = [store.plan_document(plan_id, meta) for plan_id, meta in job.plans]
-        documents += [store.passage_document(p.plan_id, p, words) for p, words in zip(job.passages, segmented)]
-        store.write(ix, delete=job.plan_ids if job.replace else (), add=documents)
+        documents, staged = job.documents()
+        delete = job.plan_ids if job.replace else ()
+        if staged:  # the workers wrote these documents into Whoosh segments already
+            store.write(ix, delete=delete, staged=staged, staged_documents=documents)
+        else:
+            store.write(ix, delete=delete, add=documents)
         with session_scope(engine) as session:
             session.execute(update(Plan).where(Plan.id.in_(job.plan_ids)).values(index_state=INDEXED))
 
 
+class _Row(NamedTuple):
+    """A catalog passage as `_submit` reads it back (a plain tuple: workers receive it pickled)."""
+
+    plan_id: int
+    id: int
+    ordinal: int
+    start: int
+    end: int
+    heading_rank: int | None
+    section: list[str]
+    text: str
+
+
 @dataclass
 class _Job:
-    """Plans read back from the catalog, their passages being segmented."""
+    """Plans read back from the catalog, their passages being segmented (and written by workers)."""
 
     plan_ids: list[int]
     plans: list[tuple[int, dict[str, Any]]]
-    passages: Sequence[Any]  # rows with plan_id, id, ordinal, start, end, heading_rank, section, text
-    segmented: Callable[[], list[Segmented]]
+    passages: Sequence[_Row]
+    documents: Callable[[], tuple[list[dict[str, Any]], list[store.Staged]]]  # waits for the workers
     replace: bool
 
 
-class _Segmenter:
-    """jieba over many passages: in worker processes, kept for a whole run, when there is enough text.
+class _Workers:
+    """jieba and Whoosh over many passages: in worker processes, kept for a whole run, when
+    there is enough text; in this process otherwise.
 
-    `submit` returns at once; calling its result waits for the words. Workers are forked
-    before the first batch, while this process is still small.
+    Each worker segments its share of a batch and writes it, with its Whoosh documents, as a
+    Whoosh segment staged under the index folder (`store.stage`); the commit that follows
+    adds those segments, so the Whoosh work is spread over the cores while this process
+    reads, catalogs and merges the serving state. `submit` returns at once; calling its
+    result waits for the words and the staged segments (none when segmented in-process).
+    Workers are forked before the first batch, while this process is still small.
     """
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, index_dir: Path) -> None:
         self.workers = workers or os.cpu_count() or 1
+        self.index_dir = index_dir  # where the workers stage their segments
         self._pool: ProcessPoolExecutor | None = None
 
-    def __enter__(self) -> _Segmenter:
+    def __enter__(self) -> _Workers:
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
 
-    def submit(self, texts: list[str]) -> Callable[[], list[Segmented]]:
+    def submit(self, plans: list[tuple[int, dict[str, Any]]],
+               rows: list[_Row]) -> Callable[[], tuple[list[dict[str, Any]], list[store.Staged]]]:
+        """The plans' and passages' Whoosh documents (with their words), and the segments the
+        workers staged holding them (none: the documents are still to be written)."""
+        head = [store.plan_document(plan_id, meta) for plan_id, meta in plans]
+        texts = [row.text for row in rows]
         if sum(map(len, texts)) < PARALLEL_CHARS or self.workers == 1:
-            found = [Segmented(text, words) for text, words in zip(texts, _segment_chunk(texts))]
-            return lambda: found
+            documents = head + [store.passage_document(row.plan_id, row, Segmented(row.text, words))
+                                for row, words in zip(rows, _segment_chunk(texts))]
+            return lambda: (documents, [])
         if self._pool is None:
             segment("预热")  # load jieba once in this process: forked workers share it
             self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("fork"))
-        size = max(1, len(texts) // (self.workers * 8))
-        futures = [self._pool.submit(_segment_chunk, texts[i : i + size]) for i in range(0, len(texts), size)]
+        bounds = _even_cuts([len(t) for t in texts], self.workers)
+        futures = [self._pool.submit(_stage_chunk, str(self.index_dir), plans if k == 0 else [], rows[a:b])
+                   for k, (a, b) in enumerate(bounds)]
 
-        def result() -> list[Segmented]:
-            words = [w for future in futures for w in future.result()]
-            return [Segmented(text, found) for text, found in zip(texts, words)]
+        def result() -> tuple[list[dict[str, Any]], list[store.Staged]]:
+            done = [future.result() for future in futures]
+            lines = [line for tokens, _ in done for line in tokens]
+            documents = head + [store.passage_document(row.plan_id, row, None, tokens=line) for row, line in zip(rows, lines)]
+            return documents, [staged for _, staged in done if staged is not None]
 
         return result
+
+
+def _stage_chunk(index_dir: str, plans: list[tuple[int, dict[str, Any]]],
+                 rows: list[_Row]) -> tuple[list[str], store.Staged | None]:
+    """In a worker: a staged Whoosh segment of the rows' documents (and of `plans`), and each
+    row's words as one space-separated line (cheaper to send back than the words' offsets)."""
+    documents = [store.plan_document(plan_id, meta) for plan_id, meta in plans]
+    documents += [store.passage_document(row.plan_id, row, Segmented(row.text, found))
+                  for row, found in zip(rows, _segment_chunk([row.text for row in rows]))]
+    staged = store.stage(Path(index_dir), documents)
+    return [document["tokens"] for document in documents[len(plans):]], staged
+
+
+def _even_cuts(lengths: list[int], parts: int) -> list[tuple[int, int]]:
+    """`parts` consecutive ranges of the items with about equal sums of `lengths` (none empty)."""
+    total, cuts, running = sum(lengths), [0], 0
+    for i, length in enumerate(lengths):
+        running += length
+        if len(cuts) < parts and running >= total * len(cuts) / parts and i + 1 < len(lengths):
+            cuts.append(i + 1)
+    cuts.append(len(lengths))
+    return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
 def _upsert(session: Session, item: _Prepared) -> tuple[Plan, str]:

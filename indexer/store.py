@@ -7,7 +7,12 @@ always open a new reader instead) and `strict_phrase` (we never use Whoosh phras
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+import secrets
+import shutil
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +21,7 @@ from whoosh import index as whoosh_index
 from whoosh.reading import TermNotFound
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import FileIndex
+from whoosh.reading import SegmentReader
 from whoosh.writing import SegmentWriter
 
 from indexer import generation
@@ -59,9 +65,14 @@ def open_or_create_index(directory: Path) -> FileIndex:
     return FileStorage(str(directory)).open_index(INDEX_NAME)
 
 
+def folder(ix: FileIndex) -> Path:
+    """The folder the index lives in."""
+    return Path(ix.storage.folder)
+
+
 def indexed_plan_ids(ix: FileIndex) -> set[int]:
     """Ids of the plans the latest generation holds (from its saved state when it has one)."""
-    directory, number = Path(ix.storage.folder), ix.latest_generation()
+    directory, number = folder(ix), ix.latest_generation()
     saved = generation.load_plan_ids(directory, number)
     if saved is not None:
         return set(saved.tolist())
@@ -70,9 +81,11 @@ def indexed_plan_ids(ix: FileIndex) -> set[int]:
         return {int(term.decode()) for term in reader.lexicon("plan") if reader.postings("plan", term).is_active()}
 
 
-def passage_document(plan_id: int, passage: Any, words: Any) -> dict[str, Any]:
-    """The Whoosh document of one catalog passage; `words` is a Segmented text."""
-    return {
+def passage_document(plan_id: int, passage: Any, words: Any, tokens: str | None = None) -> dict[str, Any]:
+    """The Whoosh document of one catalog passage; `words` is a Segmented text. Without
+    `words`, its space-separated `tokens` (the document as the serving state reads it, for
+    one a worker wrote to Whoosh already)."""
+    document = {
         "kind": PASSAGE,
         "plan": str(plan_id),
         "pid": passage.id,
@@ -82,46 +95,124 @@ def passage_document(plan_id: int, passage: Any, words: Any) -> dict[str, Any]:
         "rank": passage.heading_rank,
         "section": list(passage.section),
         "text": passage.text,
-        "tokens": " ".join(word for word, _, _ in words.words),
-        "words": words,
+        "tokens": tokens if words is None else " ".join(word for word, _, _ in words.words),
     }
+    if words is not None:
+        document["words"] = words
+    return document
 
 
 def plan_document(plan_id: int, metadata: dict[str, Any]) -> dict[str, Any]:
     return {"kind": PLAN, "plan": str(plan_id), "meta": metadata}
 
 
-SMALL_WRITE = 20  # plans; a commit adding fewer skips Whoosh's merge while segments are few
-MAX_SEGMENTS = 8
+STAGING = ".staging"  # under the index folder: segments written by workers, not yet committed
+TINY_SEGMENT = 1_000  # documents; a segment this small is merged once there are MAX_TINY of them
+MAX_TINY = 8
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A Whoosh segment a worker process wrote (`stage`), waiting for the commit that adds it."""
+
+    folder: str
+    segment: Any
+
+
+def stage(directory: Path, documents: Iterable[dict[str, Any]]) -> Staged | None:
+    """Write `documents` as one Whoosh segment of a private index in `directory/.staging/`.
+
+    What a worker process does with its part of a batch, concurrently with the others and with
+    the committing process: nothing in the index folder changes until `write` moves the
+    segment's file in and commits it. None when there are no documents.
+    """
+    where = directory / STAGING / f"{os.getpid()}-{secrets.token_hex(6)}"
+    where.mkdir(parents=True)
+    ix = FileStorage(str(where)).create_index(build_schema(), indexname=INDEX_NAME)
+    writer: SegmentWriter = ix.writer(limitmb=128)
+    added = 0
+    for document in documents:
+        writer.add_document(**document)
+        added += 1
+    writer.commit(merge=False)
+    if not added:
+        shutil.rmtree(where, ignore_errors=True)
+        return None
+    (segment,) = ix._segments()
+    return Staged(str(where), segment)
+
+
+def discard_staged(directory: Path) -> None:
+    """Remove segments staged by a run that never committed them (call it holding the indexer lock)."""
+    shutil.rmtree(directory / STAGING, ignore_errors=True)
+
 
 def write(
     ix: FileIndex,
     *,
     delete: Iterable[int] = (),
     add: Iterable[dict[str, Any]] = (),
+    staged: Sequence[Staged] = (),
+    staged_documents: Iterable[dict[str, Any]] = (),
 ) -> None:
     """Delete whole plans and add documents in one commit: readers see all of it or none.
 
-    The serving state of the new generation (`indexer.generation`) is written first, under
-    the same writer lock, so whoever sees the commit finds it complete.
+    `add` is written here; `staged` are segments workers already wrote (`stage`) and
+    `staged_documents` what they hold, for the serving state. The serving state of the new
+    generation (`indexer.generation`) is written first, under the same writer lock, so
+    whoever sees the commit finds it complete.
     """
     delete, add = list(delete), list(add)
-    directory = Path(ix.storage.folder)
+    directory = folder(ix)
     writer: SegmentWriter = ix.writer(limitmb=256)
     try:
-        state = generation.apply(_previous_state(ix, directory, writer.generation - 1), delete=delete, add=add)
+        state = generation.apply(_previous_state(ix, directory, writer.generation - 1), delete=delete,
+                                 add=[*add, *staged_documents])
         for plan_id in delete:
             writer.delete_by_term("plan", str(plan_id))
         for document in add:
             writer.add_document(**document)
         generation.save(directory, writer.generation, state)
+        segments = [_move_in(item, directory) for item in staged]
     except BaseException:
         writer.cancel()
+        _drop(staged)
         raise
-    small = sum(1 for d in add if d.get("kind") == PLAN) < SMALL_WRITE and len(writer.segments) < MAX_SEGMENTS
-    # merging is index upkeep nobody waits for: a one-plan upload should not pay for it
-    writer.commit(merge=not small)
+    # a segment moved in but never committed is deleted by Whoosh at the next commit
+    writer.commit(mergetype=partial(_upkeep, added=segments))
+    _drop(staged)
     generation.prune(directory, writer.generation)
+
+
+def _move_in(item: Staged, directory: Path) -> Any:
+    """The staged segment's files into the index folder (same file system: renames)."""
+    prefix = f"{INDEX_NAME}_{item.segment.segid}"
+    for path in Path(item.folder).iterdir():
+        if path.name.startswith(prefix):
+            os.replace(path, directory / path.name)
+    return item.segment
+
+
+def _drop(staged: Sequence[Staged]) -> None:
+    for item in staged:
+        shutil.rmtree(item.folder, ignore_errors=True)
+
+
+def _upkeep(writer: SegmentWriter, segments: list[Any], added: Sequence[Any] = ()) -> list[Any]:
+    """Whoosh's merge policy for our commits: the index is upkeep nobody waits for, so no
+    merge bigger than a few small segments. Once MAX_TINY segments hold under TINY_SEGMENT
+    documents each (one-plan uploads leave one each), they are merged into this commit's
+    segment, and so is a segment whose documents are mostly deleted (replaced plans). Whoosh's
+    MERGE_SMALL could instead merge tens of thousands of documents into one upload's commit.
+    Then the staged segments are added as they are."""
+    tiny = [s for s in segments if s.doc_count_all() < TINY_SEGMENT]
+    stale = [s for s in segments if s.doc_count_all() >= TINY_SEGMENT and 2 * s.deleted_count() > s.doc_count_all()]
+    merged = (tiny if len(tiny) >= MAX_TINY else []) + stale
+    for segment in merged:
+        reader = SegmentReader(writer.storage, writer.schema, segment)
+        writer.add_reader(reader)
+        reader.close()
+    return [s for s in segments if s not in merged] + list(added)
 
 
 def _previous_state(ix: FileIndex, directory: Path, number: int) -> generation.State:
