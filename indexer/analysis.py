@@ -76,10 +76,15 @@ def segment(text: str) -> list[tuple[str, int, int]]:
     jieba-rs keeps an unknown run like `2020-2022` or `d.d` whole where jieba splits it into
     its alphanumeric parts (`2020`, `-`, `2022`): such runs are split the way jieba does.
     """
+    return segment_normalized(normalize(text))
+
+
+def segment_normalized(normalized: str) -> list[tuple[str, int, int]]:
+    """`segment` of a text already normalised."""
     segmenter = _jieba()
     found: list[tuple[str, int, int]] = []
     keep, han = found.append, _HAN.match
-    for token in segmenter.tokenize(normalize(text), "default", True):
+    for token in segmenter.tokenize(normalized, "default", True):
         word, start, end = token
         if word.isalnum() and (word.isascii() or han(word)):  # most words: kept as they are
             keep(token)

@@ -172,10 +172,15 @@ def heading_length(rank: int | None, section: Sequence[str]) -> int:
     return len(section[-1]) if rank is not None and section else 0
 
 
-def from_documents(documents: Iterable[dict[str, Any]], vocabulary: Sequence[str] = ()) -> State:
+def from_documents(documents: Iterable[dict[str, Any]], vocabulary: Sequence[str] = (),
+                   postings: Sequence[Postings] | None = None) -> State:
     """A state from Whoosh documents (the dicts `indexer.store` writes): plan and passage kinds.
 
-    Word ids continue `vocabulary` (a copy is extended with the words it lacks).
+    Word ids continue `vocabulary` (a copy is extended with the words it lacks). A passage
+    document may carry its text's `normalized` form, and `postings` may give the (chars,
+    bigrams) tables of the passages in the order given (`passage_postings`): what worker
+    processes computed need not be computed again. They are used only when that order is
+    already the state's.
     """
     plans: dict[int, dict[str, Any]] = {}
     passages: list[dict[str, Any]] = []
@@ -184,13 +189,17 @@ def from_documents(documents: Iterable[dict[str, Any]], vocabulary: Sequence[str
             plans[int(document["plan"])] = document["meta"]
         elif document.get("kind") == PASSAGE:
             passages.append(document)
+    given = len(passages)
     passages = [p for p in passages if int(p["plan"]) in plans]
+    order = [(int(p["plan"]), p["ordinal"]) for p in passages]
+    if postings is not None and (len(passages) != given or any(a > b for a, b in zip(order, order[1:]))):
+        postings = None  # dropped or reordered passages: the tables given no longer fit
     passages.sort(key=lambda p: (int(p["plan"]), p["ordinal"]))
     plan_ids = np.array(sorted(plans), np.int64)
     position = {int(p): i for i, p in enumerate(plan_ids)}
     n = len(passages)
     texts = [p["text"] for p in passages]
-    normalized = [normalize(t) for t in texts]
+    normalized = [p["normalized"] if "normalized" in p else normalize(p["text"]) for p in passages]
     lengths = np.fromiter(map(len, texts), np.int64, n)
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     return State(
@@ -204,10 +213,33 @@ def from_documents(documents: Iterable[dict[str, Any]], vocabulary: Sequence[str
         text="".join(texts),
         normalized="".join(normalized),
         offsets=offsets,
-        chars=build_postings("".join(normalized), offsets, pairs=False),
-        bigrams=build_postings("".join(normalized), offsets, pairs=True),
+        **_postings_of(normalized, offsets, postings),
         **_word_table([p["tokens"] for p in passages], vocabulary),
     )
+
+
+def _postings_of(normalized: list[str], offsets: np.ndarray, given: Sequence[Postings] | None) -> dict[str, Postings]:
+    if given is not None:
+        return {"chars": given[0], "bigrams": given[1]}
+    joined = "".join(normalized)
+    return {"chars": build_postings(joined, offsets, pairs=False), "bigrams": build_postings(joined, offsets, pairs=True)}
+
+
+def passage_postings(normalized: Sequence[str]) -> tuple[Postings, Postings]:
+    """The (chars, bigrams) postings of these normalised passage texts, numbered from 0."""
+    offsets = np.concatenate([[0], np.cumsum([len(t) for t in normalized], dtype=np.int64)]).astype(np.int64)
+    joined = "".join(normalized)
+    return build_postings(joined, offsets, pairs=False), build_postings(joined, offsets, pairs=True)
+
+
+def concatenate_postings(parts: Sequence[tuple[Postings, int]]) -> Postings:
+    """One table of consecutive runs of passages, each part's (postings, passage count)."""
+    merged, size = Postings.empty(), 0
+    for postings, count in parts:
+        merged = _merge(merged, np.arange(size, dtype=np.int64), postings, np.arange(size, size + count, dtype=np.int64),
+                        size + count)
+        size += count
+    return merged
 
 
 def _shared_names(paths: list[Sequence[str]]) -> list[tuple[str, ...]]:
@@ -342,9 +374,11 @@ def _offsets(ranks: np.ndarray, size: int) -> np.ndarray:
 # -- deriving a generation from the previous one ----------------------------------------------------
 
 
-def apply(previous: State, *, delete: Iterable[int], add: Iterable[dict[str, Any]]) -> State:
-    """`previous` without the plans in `delete` (and without those re-added), plus `add`."""
-    added = from_documents(add, previous.vocabulary)
+def apply(previous: State, *, delete: Iterable[int], add: Iterable[dict[str, Any]],
+          postings: Sequence[Postings] | None = None) -> State:
+    """`previous` without the plans in `delete` (and without those re-added), plus `add`
+    (with the (chars, bigrams) `postings` of its passages when known: `from_documents`)."""
+    added = from_documents(add, previous.vocabulary, postings)
     gone = set(int(i) for i in delete) | set(added.plan_ids.tolist())
     keep_plan = ~np.isin(previous.plan_ids, np.array(sorted(gone), np.int64))
     kept_ids = previous.plan_ids[keep_plan]

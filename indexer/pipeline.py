@@ -25,10 +25,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
-from indexer import store
-from indexer.analysis import Segmented, segment
+from indexer import generation, store
+from indexer.analysis import Segmented, segment, segment_normalized
 from indexer.catalog import INDEXED, PENDING, Passage, Plan, create_catalog_engine, init_catalog, session_scope
-from indexer.cleaning import clean
+from indexer.cleaning import clean, normalize
 from indexer.errors import PlansError, ReadError
 from indexer.locking import indexer_lock
 from indexer.metadata import extract_metadata
@@ -281,10 +281,10 @@ class Pipeline:
         """One Whoosh commit of the job's plans, then the catalog rows marked indexed."""
         if job is None:
             return
-        documents, staged = job.documents()
+        documents, staged, postings = job.documents()
         delete = job.plan_ids if job.replace else ()
         if staged:  # the workers wrote these documents into Whoosh segments already
-            store.write(ix, delete=delete, staged=staged, staged_documents=documents)
+            store.write(ix, delete=delete, staged=staged, staged_documents=documents, postings=postings)
         else:
             store.write(ix, delete=delete, add=documents)
         with session_scope(engine) as session:
@@ -311,7 +311,7 @@ class _Job:
     plan_ids: list[int]
     plans: list[tuple[int, dict[str, Any]]]
     passages: Sequence[_Row]
-    documents: Callable[[], tuple[list[dict[str, Any]], list[store.Staged]]]  # waits for the workers
+    documents: Callable[[], _Documents]  # waits for the workers
     replace: bool
 
 
@@ -339,16 +339,16 @@ class _Workers:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
 
-    def submit(self, plans: list[tuple[int, dict[str, Any]]],
-               rows: list[_Row]) -> Callable[[], tuple[list[dict[str, Any]], list[store.Staged]]]:
-        """The plans' and passages' Whoosh documents (with their words), and the segments the
-        workers staged holding them (none: the documents are still to be written)."""
+    def submit(self, plans: list[tuple[int, dict[str, Any]]], rows: list[_Row]) -> Callable[[], _Documents]:
+        """The plans' and passages' Whoosh documents (with their words), the segments the
+        workers staged holding them (none: the documents are still to be written here) and
+        the passages' (chars, bigrams) postings when the workers computed them."""
         head = [store.plan_document(plan_id, meta) for plan_id, meta in plans]
         texts = [row.text for row in rows]
         if sum(map(len, texts)) < PARALLEL_CHARS or self.workers == 1:
             documents = head + [store.passage_document(row.plan_id, row, Segmented(row.text, words))
                                 for row, words in zip(rows, _segment_chunk(texts))]
-            return lambda: (documents, [])
+            return lambda: (documents, [], None)
         if self._pool is None:
             segment("预热")  # load jieba once in this process: forked workers share it
             self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("fork"))
@@ -356,24 +356,42 @@ class _Workers:
         futures = [self._pool.submit(_stage_chunk, str(self.index_dir), plans if k == 0 else [], rows[a:b])
                    for k, (a, b) in enumerate(bounds)]
 
-        def result() -> tuple[list[dict[str, Any]], list[store.Staged]]:
-            done = [future.result() for future in futures]
-            lines = [line for tokens, _ in done for line in tokens]
-            documents = head + [store.passage_document(row.plan_id, row, None, tokens=line) for row, line in zip(rows, lines)]
-            return documents, [staged for _, staged in done if staged is not None]
+        def result() -> _Documents:
+            done: list[_Part] = [future.result() for future in futures]
+            lines = [line for part in done for line in part.tokens]
+            normalized = [text for part in done for text in part.normalized]
+            documents = head + [{**store.passage_document(row.plan_id, row, None, tokens=line), "normalized": text}
+                                for row, line, text in zip(rows, lines, normalized)]
+            postings = [generation.concatenate_postings([(part.postings[k], len(part.tokens)) for part in done])
+                        for k in range(2)]
+            return documents, [part.staged for part in done if part.staged is not None], postings
 
         return result
 
 
-def _stage_chunk(index_dir: str, plans: list[tuple[int, dict[str, Any]]],
-                 rows: list[_Row]) -> tuple[list[str], store.Staged | None]:
-    """In a worker: a staged Whoosh segment of the rows' documents (and of `plans`), and each
-    row's words as one space-separated line (cheaper to send back than the words' offsets)."""
+class _Part(NamedTuple):
+    """What a worker sends back for its share of a batch."""
+
+    tokens: list[str]  # each passage's words, space-separated
+    normalized: list[str]  # each passage's normalised text
+    postings: tuple[generation.Postings, generation.Postings]  # (chars, bigrams), passages from 0
+    staged: store.Staged | None
+
+
+_Documents = tuple[list[dict[str, Any]], list[store.Staged], list[generation.Postings] | None]
+
+
+def _stage_chunk(index_dir: str, plans: list[tuple[int, dict[str, Any]]], rows: list[_Row]) -> _Part:
+    """In a worker: a staged Whoosh segment of the rows' documents (and of `plans`), and what the
+    serving state needs of the rows besides what the committing process has: their words as one
+    line each (cheaper to send back than the words' offsets), normalised texts and postings."""
+    normalized = [normalize(row.text) for row in rows]
     documents = [store.plan_document(plan_id, meta) for plan_id, meta in plans]
-    documents += [store.passage_document(row.plan_id, row, Segmented(row.text, found))
-                  for row, found in zip(rows, _segment_chunk([row.text for row in rows]))]
+    documents += [store.passage_document(row.plan_id, row, Segmented(row.text, segment_normalized(text)))
+                  for row, text in zip(rows, normalized)]
     staged = store.stage(Path(index_dir), documents)
-    return [document["tokens"] for document in documents[len(plans):]], staged
+    tokens = [document["tokens"] for document in documents[len(plans):]]
+    return _Part(tokens, normalized, generation.passage_postings(normalized), staged)
 
 
 def _even_cuts(lengths: list[int], parts: int) -> list[tuple[int, int]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 from whoosh.filedb.filestore import FileStorage
@@ -134,9 +135,28 @@ def test_overlapped_parallel_indexing_gives_what_serial_indexing_gives(
         ix = store.open_index(settings.index_dir)
         state = generation.load(settings.index_dir, ix.latest_generation())
         assert state is not None
-        return (state.texts(), state.sections, [state.words(i) for i in range(state.size)],
-                [{k: v for k, v in m.items() if k != "source"} for m in state.plans])
+        tables = [(np.asarray(t.keys).tolist(), np.asarray(t.offsets).tolist(), np.asarray(t.passages).tolist(),
+                   np.asarray(t.counts).tolist(), np.asarray(t.first).tolist()) for t in (state.chars, state.bigrams)]
+        return (state.texts(), state.normalized, state.sections, [state.words(i) for i in range(state.size)],
+                [{k: v for k, v in m.items() if k != "source"} for m in state.plans], np.asarray(state.passage_ids).tolist(), tables)
+
+    def whoosh(settings: Settings) -> tuple[Any, ...]:
+        """Every live stored document, and each word's documents and frequencies in the words field."""
+        with store.open_index(settings.index_dir).reader() as reader:
+            stored = sorted((d["kind"], d["plan"], d.get("ordinal", -1), repr(sorted(d.items()))) for _, d in reader.iter_docs())
+            key = {n: (d["plan"], d.get("ordinal", -1)) for n, d in reader.iter_docs()}
+            words = {term: sorted((key[n], w) for n, w in reader.postings("words", term).items_as("frequency") if n in key)
+                     for term in reader.lexicon("words")}
+            lengths = sorted((key[n], reader.doc_field_length(n, "words")) for n in key)
+            bounds = {t: (reader.term_info("words", t).min_length(), reader.term_info("words", t).max_length())
+                      for t, found in words.items() if found}
+        return stored, {t: v for t, v in words.items() if v}, lengths, bounds
 
     assert served(parallel) == served(serial)
+    assert whoosh(parallel) == whoosh(serial)
+    # three commits of two plans: one segment each when serial, one per worker (two) in parallel
+    assert len(store.open_index(parallel.index_dir)._segments()) == 2 * len(store.open_index(serial.index_dir)._segments()) == 6
+    assert not (parallel.index_dir / store.STAGING).exists() or not any((parallel.index_dir / store.STAGING).iterdir())
     assert Pipeline(parallel).reindex().count("replaced") == 5
     assert served(parallel) == served(serial)
+    assert whoosh(parallel) == whoosh(serial)
