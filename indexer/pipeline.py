@@ -22,7 +22,6 @@ from typing import Any, NamedTuple
 import yaml
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from indexer import generation, store
@@ -101,6 +100,7 @@ class Pipeline:
             files = list(_collect(roots, report))
             if prune:
                 self._prune(engine, ix, roots, {str(f.resolve()) for f, _ in files}, report)
+            known = _known_sources(engine)
             bar = tqdm(total=len(files), unit="file", disable=not self.progress, desc="indexing")
             with _Workers(self.settings.plans_workers, store.folder(ix)) as segmenter:
 
@@ -108,11 +108,11 @@ class Pipeline:
                     for batch in _batches(files, self.settings.plans_batch_plans):
                         prepared = []
                         for path, overrides in batch:
-                            item = self._prepare(engine, path, overrides, report)
+                            item = self._prepare(known, path, overrides, report)
                             if item is not None:
                                 prepared.append(item)
                             bar.update(1)
-                        yield self._submit(engine, self._catalog(engine, prepared, report), segmenter)
+                        yield self._submit_cataloged(engine, self._catalog(engine, known, prepared, report), segmenter)
 
                 self._write_overlapped(engine, ix, jobs())
             bar.close()
@@ -211,23 +211,22 @@ class Pipeline:
         if ids:
             store.write(ix, delete=ids)
 
-    def _prepare(self, engine: Engine, path: Path, overrides: dict[str, Any], report: IndexReport) -> _Prepared | None:
+    def _prepare(self, known: dict[str, _Known], path: Path, overrides: dict[str, Any], report: IndexReport) -> _Prepared | None:
         source = str(path.resolve())
         try:
             raw = read_document(path, max_bytes=self.settings.plans_max_upload_bytes)
         except ReadError as exc:
             report.outcomes.append(Outcome(source, "failed", reason=exc.reason))
             return None
-        return self._prepare_raw(engine, raw, source, overrides, report)
+        return self._prepare_raw(known, raw, source, overrides, report)
 
     def _prepare_raw(
-        self, engine: Engine, raw: RawDocument, source: str, overrides: dict[str, Any], report: IndexReport
+        self, known: dict[str, _Known], raw: RawDocument, source: str, overrides: dict[str, Any], report: IndexReport
     ) -> _Prepared | None:
-        with session_scope(engine) as session:
-            existing = session.scalar(select(Plan).where(Plan.source == source))
-            if existing is not None and existing.sha256 == raw.sha256 and existing.index_state == INDEXED:
-                report.outcomes.append(Outcome(source, "unchanged", plan_id=existing.id))
-                return None
+        existing = known.get(source)
+        if existing is not None and existing.sha256 == raw.sha256 and existing.index_state == INDEXED:
+            report.outcomes.append(Outcome(source, "unchanged", plan_id=existing.id))
+            return None
         cleaned = clean(raw.text)
         meta = extract_metadata(cleaned, overrides=overrides)
         passages = split_passages(cleaned.text, title=meta.title)
@@ -238,20 +237,59 @@ class Pipeline:
         warnings = metadata.pop("warnings")
         return _Prepared(raw, source, metadata, warnings, cleaned.text, passages)
 
-    def _catalog(self, engine: Engine, prepared: list[_Prepared], report: IndexReport) -> list[int]:
-        """The plans and their passages into the catalog, marked pending (one transaction); their ids."""
-        ids: list[int] = []
+    def _catalog(self, engine: Engine, known: dict[str, _Known], prepared: list[_Prepared],
+                 report: IndexReport) -> _Cataloged:
+        """The plans and their passages into the catalog, marked pending (one transaction).
+
+        New plans are inserted together and all passages by one executemany; where the
+        database returns the new passage ids in order (SQLite, PostgreSQL), the passages to
+        index are taken from what was inserted instead of being read back."""
+        plans: list[tuple[Plan, _Prepared]] = []
         with session_scope(engine) as session:
             for item in prepared:
-                plan, status = _upsert(session, item)
-                ids.append(plan.id)
-                report.outcomes.append(Outcome(item.source, status, plan_id=plan.id, warnings=item.warnings))
-        return ids
+                existing = known.get(item.source)
+                plan = session.get(Plan, existing.id) if existing is not None else None
+                report.outcomes.append(Outcome(item.source, "added" if plan is None else "replaced", warnings=item.warnings))
+                if plan is None:
+                    plan = Plan(source=item.source)
+                    session.add(plan)
+                _fill(plan, item)
+                plans.append((plan, item))
+            session.flush()
+            replaced = [plan.id for plan, item in plans if item.source in known]
+            if replaced:
+                session.execute(delete(Passage).where(Passage.plan_id.in_(replaced)))
+            values = [
+                {"plan_id": plan.id, "ordinal": p.ordinal, "start": p.start, "end": p.end,
+                 "heading_rank": p.heading_rank, "section": list(p.section), "text": p.text}
+                for plan, item in plans for p in item.passages
+            ]
+            rows: list[_Row] | None = None
+            if values and _returns_in_order(engine):
+                ids = session.scalars(insert(Passage).returning(Passage.id, sort_by_parameter_order=True), values).all()
+                rows = [_Row(v["plan_id"], i, v["ordinal"], v["start"], v["end"], v["heading_rank"], v["section"], v["text"])
+                        for v, i in zip(values, ids)]
+            elif values:
+                session.execute(insert(Passage), values)
+            metadata = [(plan.id, plan.metadata_dict()) for plan, _ in plans]
+        for outcome, (plan, item) in zip(report.outcomes[len(report.outcomes) - len(plans):], plans):
+            outcome.plan_id = plan.id
+            known[item.source] = _Known(plan.id, item.raw.sha256, PENDING)
+        return _Cataloged([plan.id for plan, _ in plans], metadata, rows)
 
     def _index_from_catalog(self, engine: Engine, ix: Any, plan_ids: list[int], *, replace: bool = False) -> None:
         """Write these catalog plans to the index in one commit, then mark them indexed."""
         with _Workers(self.settings.plans_workers, store.folder(ix)) as segmenter:
             self._write(engine, ix, self._submit(engine, plan_ids, segmenter, replace=replace))
+
+    def _submit_cataloged(self, engine: Engine, cataloged: _Cataloged, segmenter: _Workers) -> _Job | None:
+        """Start segmenting and writing what `_catalog` just inserted (read back when it could not say)."""
+        if cataloged.rows is None:
+            return self._submit(engine, cataloged.plan_ids, segmenter)
+        if not cataloged.plan_ids:
+            return None
+        return _Job(cataloged.plan_ids, cataloged.metadata, cataloged.rows,
+                    segmenter.submit(cataloged.metadata, cataloged.rows), True)
 
     def _submit(self, engine: Engine, plan_ids: list[int], segmenter: _Workers, *, replace: bool = True) -> _Job | None:
         """Read the plans' passages back from the catalog and start segmenting and writing them."""
@@ -405,29 +443,43 @@ def _even_cuts(lengths: list[int], parts: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
-def _upsert(session: Session, item: _Prepared) -> tuple[Plan, str]:
-    """The plan row (added or updated) and its passages, replaced wholesale by one bulk insert."""
-    plan = session.scalar(select(Plan).where(Plan.source == item.source))
-    status = "replaced" if plan is not None else "added"
-    if plan is None:
-        plan = Plan(source=item.source)
-        session.add(plan)
-    fields = {k: v for k, v in item.metadata.items() if k in Plan.METADATA_FIELDS}
-    for name, value in fields.items():
-        setattr(plan, name, value)
+def _fill(plan: Plan, item: _Prepared) -> None:
+    """The plan row's fields from a prepared file, marked pending."""
+    for name, value in item.metadata.items():
+        if name in Plan.METADATA_FIELDS:
+            setattr(plan, name, value)
     plan.sha256, plan.format, plan.encoding = item.raw.sha256, item.raw.format, item.raw.encoding
     plan.text, plan.chars, plan.warnings = item.text, len(item.text), item.warnings
     plan.index_state = PENDING
-    session.flush()
-    if status == "replaced":
-        session.execute(delete(Passage).where(Passage.plan_id == plan.id))
-        session.expire(plan, ["passages"])
-    session.execute(insert(Passage), [
-        {"plan_id": plan.id, "ordinal": p.ordinal, "start": p.start, "end": p.end,
-         "heading_rank": p.heading_rank, "section": list(p.section), "text": p.text}
-        for p in item.passages
-    ])
-    return plan, status
+
+
+class _Known(NamedTuple):
+    """A catalog plan as a run sees it before reading a file: unchanged files are skipped."""
+
+    id: int
+    sha256: str
+    index_state: str
+
+
+def _known_sources(engine: Engine) -> dict[str, _Known]:
+    """Every catalog plan by source, read once per run instead of once per file."""
+    with session_scope(engine) as session:
+        rows = session.execute(select(Plan.source, Plan.id, Plan.sha256, Plan.index_state)).all()
+    return {source: _Known(i, sha, state) for source, i, sha, state in rows}
+
+
+def _returns_in_order(engine: Engine) -> bool:
+    """Whether an executemany INSERT can return the new ids in parameter order on this database."""
+    return bool(getattr(engine.dialect, "insert_executemany_returning_sort_by_parameter_order", False))
+
+
+@dataclass
+class _Cataloged:
+    """What `_catalog` wrote: the plans (ids, metadata) and their passages (None: read them back)."""
+
+    plan_ids: list[int]
+    metadata: list[tuple[int, dict[str, Any]]]
+    rows: list[_Row] | None
 
 
 def _segment_chunk(texts: list[str]) -> list[list[tuple[str, int, int]]]:
@@ -435,7 +487,8 @@ def _segment_chunk(texts: list[str]) -> list[list[tuple[str, int, int]]]:
 
 
 def _collect(roots: Iterable[Path], report: IndexReport) -> Iterator[tuple[Path, dict[str, Any]]]:
-    """Plan files under the roots, each with its manifest entry (folder/manifest.yaml)."""
+    """Plan files under the roots, each once, with its manifest entry (folder/manifest.yaml)."""
+    seen: set[Path] = set()
     for root in roots:
         if not root.exists():
             report.outcomes.append(Outcome(str(root), "failed", reason="no such file or folder"))
@@ -447,6 +500,9 @@ def _collect(roots: Iterable[Path], report: IndexReport) -> Iterator[tuple[Path,
                 continue
             if root.is_dir() and path.suffix.lower() not in SUPPORTED_SUFFIXES:
                 continue
+            if (resolved := path.resolve()) in seen:
+                continue
+            seen.add(resolved)
             if path.parent not in manifests:
                 manifests[path.parent] = _manifest(path.parent, report)
             yield path, manifests[path.parent].get(path.name, {})
