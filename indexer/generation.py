@@ -521,9 +521,11 @@ def _merge(old: Postings, old_map: np.ndarray, new: Postings, new_map: np.ndarra
             order = np.lexsort((new_passages, np.repeat(new_rank, new_sizes)))
             at = _insertion_points(old.keys, old_starts, passages,
                                    np.repeat(new.keys, new_sizes)[order], new_passages[order])
-        passages = np.insert(passages, at, new_passages[order])
-        counts = np.insert(counts, at, np.asarray(new.counts)[order])
-        first = np.insert(first, at, np.asarray(new.first)[order])
+        placed = at + np.arange(len(at))  # where each new posting lands in the merged arrays
+        passages, counts, first = (
+            _inserted(old_values, placed, new_values[order])
+            for old_values, new_values in ((passages, new_passages), (counts, np.asarray(new.counts)), (first, np.asarray(new.first)))
+        )
     present = sizes > 0
     return Postings(
         keys=keys[present].astype(np.int64, copy=False),
@@ -532,6 +534,17 @@ def _merge(old: Postings, old_map: np.ndarray, new: Postings, new_map: np.ndarra
         counts=counts.astype(np.uint16, copy=False),
         first=first.astype(np.uint16, copy=False),
     )
+
+
+def _inserted(old: np.ndarray, placed: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """`np.insert(old, at, new)` for insertion points `at` in order, given `placed = at + arange`:
+    the new values at `placed`, the old ones in order around them (np.insert sorts its points first)."""
+    out = np.empty(len(old) + len(new), np.result_type(old, new))
+    taken = np.zeros(len(out), bool)
+    taken[placed] = True
+    out[placed] = new
+    out[~taken] = old
+    return out
 
 
 def _insertion_points(old_keys: np.ndarray, old_starts: np.ndarray, old_passages: np.ndarray,

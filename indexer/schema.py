@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from whoosh import fields
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
 
-from indexer.analysis import WordTokenizer
+from whoosh import fields
+from whoosh.system import pack_uint
+
+from indexer.analysis import Segmented, WordTokenizer, segment
 
 SCHEMA_VERSION = 3
 PASSAGE, PLAN = "passage", "plan"
@@ -14,6 +19,22 @@ class PlansSchema(fields.Schema):  # type: ignore[misc]
     """A Whoosh schema that carries its version into the pickled index."""
 
     version: int | None = None  # set on the instance, so an index without it never passes
+
+
+class WordsField(fields.TEXT):  # type: ignore[misc]
+    """The jieba words of a passage, with their frequencies (no positions): Whoosh's TEXT field
+    with `phrase=False`, indexing a Segmented text's words without a token object per word.
+
+    What TEXT's Frequency format would make of WordTokenizer's tokens, term by term
+    (tests/indexer/test_store.py checks the postings against it); Whoosh pickles this class
+    into the index, so keep it at this import path.
+    """
+
+    def index(self, value: Any, **kwargs: Any) -> Iterable[tuple[bytes, int, float, bytes]]:
+        found = value.words if isinstance(value, Segmented) else segment(value)
+        boost = self.format.field_boost
+        counts = Counter(word for word, _, _ in found)
+        return [(word.encode("utf-8"), count, count * boost, pack_uint(count)) for word, count in counts.items()]
 
 
 def build_schema() -> PlansSchema:
@@ -36,7 +57,7 @@ def build_schema() -> PlansSchema:
         text=fields.STORED(),
         tokens=fields.STORED(),
         meta=fields.STORED(),
-        words=fields.TEXT(analyzer=WordTokenizer(), phrase=False),
+        words=WordsField(analyzer=WordTokenizer(), phrase=False),
     )
     schema.version = SCHEMA_VERSION
     return schema

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from whoosh import fields
 from whoosh.filedb.filestore import FileStorage
 
 from indexer import store
-from indexer.analysis import Segmented, segment
+from indexer.analysis import Segmented, WordTokenizer, segment
 from indexer.pipeline import Pipeline
-from indexer.schema import build_schema
+from indexer.schema import WordsField, build_schema
 from indexer.settings import Settings
 from tests.conftest import SAMPLES, catalog_passages, writable_home
 
@@ -39,14 +40,19 @@ def _contents(directory: Path) -> tuple[Any, ...]:
     return repr(stored), terms, lengths
 
 
-def test_our_writer_writes_what_whooshs_own_writer_writes(sample_home: Settings, tmp_path: Path) -> None:
-    """`_Writer` reads field lengths once per flush instead of once per posting: same index."""
+def test_our_writer_and_words_field_write_what_whooshs_own_write(sample_home: Settings, tmp_path: Path) -> None:
+    """`_Writer` reads field lengths once per flush instead of once per posting, and `WordsField`
+    counts words without Whoosh's token stream: the same index as Whoosh's writer and TEXT."""
     documents = _documents(sample_home)
     staged = store.stage(tmp_path, documents)
     assert staged is not None and staged.segment.doc_count_all() == len(documents)
+    assert isinstance(build_schema()["words"], WordsField)
     plain = tmp_path / "plain"
     plain.mkdir()
-    writer = FileStorage(str(plain)).create_index(build_schema(), indexname=store.INDEX_NAME).writer()
+    schema = build_schema()
+    schema.remove("words")
+    schema.add("words", fields.TEXT(analyzer=WordTokenizer(), phrase=False))
+    writer = FileStorage(str(plain)).create_index(schema, indexname=store.INDEX_NAME).writer()
     for document in documents:
         writer.add_document(**document)
     writer.commit()
