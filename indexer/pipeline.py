@@ -115,6 +115,7 @@ class Pipeline:
                         yield self._submit_cataloged(engine, self._catalog(engine, known, prepared, report), segmenter)
 
                 self._write_overlapped(engine, ix, jobs())
+            store.discard_staged(store.folder(ix))  # the empty staging folder
             bar.close()
             engine.dispose()
         return report
@@ -157,6 +158,7 @@ class Pipeline:
                         bar.update(len(batch))
 
                 self._write_overlapped(engine, ix, jobs())
+            store.discard_staged(store.folder(ix))  # the empty staging folder
             bar.close()
             old = target.with_name(target.name + ".old")
             shutil.rmtree(old, ignore_errors=True)

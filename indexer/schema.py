@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copyreg
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -26,9 +27,15 @@ class WordsField(fields.TEXT):  # type: ignore[misc]
     with `phrase=False`, indexing a Segmented text's words without a token object per word.
 
     What TEXT's Frequency format would make of WordTokenizer's tokens, term by term
-    (tests/indexer/test_store.py checks the postings against it); Whoosh pickles this class
-    into the index, so keep it at this import path.
+    (tests/indexer/test_store.py checks the postings against it). It pickles as the plain
+    TEXT field it stands for: the schema Whoosh saves in the index stays the one of schema 3,
+    which any version of this program reads. A writer of an existing index uses that saved
+    schema (so TEXT's slower path: one-plan writes); the workers' segments of a batch use
+    `build_schema()`, so this field.
     """
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        return copyreg._reconstructor, (fields.TEXT, object, None), dict(self.__dict__)
 
     def index(self, value: Any, **kwargs: Any) -> Iterable[tuple[bytes, int, float, bytes]]:
         found = value.words if isinstance(value, Segmented) else segment(value)

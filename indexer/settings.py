@@ -46,7 +46,7 @@ class Settings(BaseSettings):
         default=1.0, description="Seconds between the server's checks for a newer index."
     )
     plans_workers: int = Field(
-        default=0, description="Segmentation processes for indexing; 0 means one per core."
+        default=0, description="Worker processes for indexing (segmentation, Whoosh segments, postings); 0 means one per core."
     )
     plans_batch_plans: int = Field(
         default=200, ge=1, description="Plans written to the index per commit (each commit is all or nothing)."

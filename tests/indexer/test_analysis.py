@@ -6,7 +6,9 @@ import pickle
 from typing import Any
 
 from indexer.analysis import BigramTokenizer, WordTokenizer, bigrams, segment
-from indexer.schema import SCHEMA_VERSION, build_schema
+from whoosh import fields
+
+from indexer.schema import SCHEMA_VERSION, WordsField, build_schema
 
 
 def test_word_positions_count_words_not_characters() -> None:
@@ -33,6 +35,17 @@ def test_schema_pickles_with_its_version() -> None:
     schema = pickle.loads(pickle.dumps(build_schema()))
     assert schema.version == SCHEMA_VERSION
     assert isinstance(schema["words"].analyzer, WordTokenizer)
+
+
+def test_the_words_field_pickles_as_the_text_field_earlier_versions_read() -> None:
+    """WordsField is a faster TEXT for writing; the index keeps a plain TEXT in its pickled schema."""
+    built = build_schema()
+    assert type(built["words"]) is WordsField
+    saved = pickle.dumps(built)
+    assert b"WordsField" not in saved
+    words = pickle.loads(saved)["words"]
+    assert type(words) is fields.TEXT and words == built["words"]
+    assert words.format.__class__ is built["words"].format.__class__ and not words.format.options
 
 
 # -- the segmenter against jieba itself ---------------------------------------------------------

@@ -57,6 +57,12 @@ def test_our_writer_and_words_field_write_what_whooshs_own_write(sample_home: Se
         writer.add_document(**document)
     writer.commit()
     assert _contents(Path(staged.folder)) == _contents(plain)
+    # the index saves a plain TEXT field; our writer indexes with WordsField all the same
+    ix = FileStorage(staged.folder).open_index(store.INDEX_NAME)
+    assert type(ix.schema["words"]) is fields.TEXT
+    writer = store._Writer(ix)
+    assert type(writer.schema["words"]) is WordsField
+    writer.cancel()
 
 
 def test_segments_staged_by_a_run_that_died_are_discarded_by_the_next(sample_home: Settings, tmp_path: Path) -> None:
