@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     plans_indexer_warm: bool = Field(
         default=True,
         description="With uploads on, start the indexer child with the server and keep it loaded (its imports and jieba, about 170 MB): "
-        "an upload then skips their ~2.5 s. Off: the child starts at the first upload or delete and stops when idle.",
+        "an upload then skips the child's start (~1 s, more on a busy machine). Off: the child starts at the first upload or delete and stops when idle.",
     )
 
     @property

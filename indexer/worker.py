@@ -1,6 +1,6 @@
 """`python -m indexer worker`: a long-lived indexer for the server, one JSON request per line.
 
-A fresh `python -m indexer index FILE` pays imports and jieba's dictionary (~2.5 s) before its
+A fresh `python -m indexer index FILE` pays imports and jieba's dictionary (~1 s) before its
 second of work. This loop pays them once, at start, before reading the first request, runs
 one request's work on a bundled sample in a throwaway home (`warm_up`), reads ahead in the
 index (`read_ahead`), says `indexer worker PID: ready in N s` on stderr, and keeps what it
@@ -60,7 +60,7 @@ def run(settings: Settings) -> int:
 def preload(settings: Settings | None = None) -> int:
     """Import the pipeline and load jieba's dictionary now, before any request arrives: a
     server that starts this process ahead of time (PLANS_INDEXER_WARM) spares the first
-    upload these ~2.5 s. With `settings`, also warm up (`warm_up`) and read ahead in their
+    upload this ~1 s. With `settings`, also warm up (`warm_up`) and read ahead in their
     index. The number of domain words loaded into the dictionary."""
     import indexer.pipeline  # noqa: F401  (its imports: readers, SQLAlchemy, Whoosh, numpy)
     from indexer.analysis import dictionary_size
