@@ -42,6 +42,29 @@ class Server:
             [str(PLANS), "serve", "--port", str(self.port)], env=env, stdout=self._log, stderr=subprocess.STDOUT
         )
         self.ready_seconds = self._wait_ready(started)
+        self.phase = "start-up"  # what the benchmark is doing, for the memory peaks
+        self._peaks: dict[str, dict[str, Any]] = {}
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _sample(self, every: float = 0.02) -> None:
+        """The highest RSS, RssAnon (heap) and RssFile (mapped index files) of each phase, from /proc."""
+        while self.process.poll() is None:
+            try:
+                status = Path(f"/proc/{self.process.pid}/status").read_text()
+            except (FileNotFoundError, ProcessLookupError):
+                return
+            now = {line.split(":")[0]: int(line.split()[1]) / 1024 for line in status.splitlines()
+                   if line.startswith(("VmRSS", "RssAnon", "RssFile"))}
+            peak = self._peaks.setdefault(self.phase, {"rss_mb": 0.0, "anon_mb": 0.0, "file_mb": 0.0})
+            if now.get("VmRSS", 0) > peak["rss_mb"]:  # the split of the highest RSS, and the highest heap apart
+                peak.update(rss_mb=now["VmRSS"], file_mb_at_rss_peak=now.get("RssFile", 0.0), anon_mb_at_rss_peak=now.get("RssAnon", 0.0))
+            peak["anon_mb"] = max(peak["anon_mb"], now.get("RssAnon", 0.0))
+            peak["file_mb"] = max(peak["file_mb"], now.get("RssFile", 0.0))
+            time.sleep(every)
+
+    def peaks(self) -> dict[str, dict[str, Any]]:
+        """Per phase: the highest RSS (with its heap and file parts then), heap and mapped files, in MB."""
+        return {phase: {k: round(v, 1) for k, v in values.items()} for phase, values in self._peaks.items()}
 
     def _wait_ready(self, started: float, timeout: float = 120.0) -> float:
         with httpx.Client(timeout=5.0) as client:

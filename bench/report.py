@@ -86,6 +86,10 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
         row("server peak RSS after start-up (MB)", round(after_start), "≤ 400", after_start <= 400)
         peak = http["memory_at_end"]["peak_rss_mb"]
         row("server peak RSS at the end: compare, matrix, reloads (MB)", round(peak), "≤ 400", peak <= 400)
+        for phase, values in http.get("memory_peaks", {}).items():  # sampled every 20 ms: RSS = heap + mapped index files
+            row(f"server memory while '{phase}', sampled every 20 ms: highest RSS (heap + mapped files then); highest heap (MB)",
+                f"{values['rss_mb']:.0f} ({values.get('anon_mb_at_rss_peak', 0):.0f} + {values.get('file_mb_at_rss_peak', 0):.0f}); "
+                f"{values['anon_mb']:.0f}", "—", None)
     return rows
 
 

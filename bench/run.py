@@ -426,6 +426,7 @@ def measure_http(home: Path, mix: dict[str, list[str]], plans: int, *, starts: i
         for path in paths:  # warm the page cache and the needle cache the way a running server is
             loadgen.timed_get(server.base, path)
         for clients in (1, 8):
+            server.phase = f"search, {clients} client{'s' if clients > 1 else ''}"
             result = loadgen.load(server.base, paths, clients=clients, seconds=seconds, max_requests=max_requests)
             out[f"clients_{clients}"] = {
                 "requests": result.requests, "errors": result.errors, "seconds": result.seconds,
@@ -442,6 +443,7 @@ def measure_http(home: Path, mix: dict[str, list[str]], plans: int, *, starts: i
                 log(f"{path}: not available")
                 continue
             timings, statuses, size = [], [], 0
+            server.phase = name
             deadline = time.perf_counter() + SLOW_BUDGET_S
             while len(timings) < 6 and (not timings or time.perf_counter() < deadline):
                 elapsed, status, size = loadgen.timed_get(server.base, path, params)
@@ -451,11 +453,16 @@ def measure_http(home: Path, mix: dict[str, list[str]], plans: int, *, starts: i
                          "statuses": statuses, "response_bytes": size}
             log(f"{path}: first {timings[0]:.0f} ms, then median {np.median(timings[1:] or timings):.0f} ms, "
                 f"{size:,} bytes, statuses {set(statuses)}")
+        server.phase = "plans indexed by another process (reloads)"
         out["add_plan_end_to_end"], added = _add_while_serving(server, home, plans + 100, add_runs)
+        server.phase = "uploads (reloads)"
         out["upload_end_to_end"], uploaded = _upload_through_server(server, plans + 200, max(5, add_runs * 2))
         added += uploaded
         out["memory_at_end"] = server.memory()
+        out["memory_peaks"] = server.peaks()
         log(f"server memory: {out['memory_at_end']}")
+        for phase, peak in out["memory_peaks"].items():
+            log(f"server memory peak, {phase}: {peak}")
     finally:
         server.stop()
     # the baseline: PLANS_INDEXER_WARM=false, where the first upload starts the child
