@@ -126,6 +126,13 @@ class Snapshot:
             self._cache.clear()
             self._cache_bytes = 0
 
+    def release_caches(self) -> None:
+        """Forget what was computed and cached on this generation (needles, `derived`): before the
+        next generation loads beside it, so the two are held with one set of caches, not two.
+        Requests still on this one compute again what they need."""
+        self.clear_cache()
+        self.derived.clear()
+
     def _find(self, needle: str) -> Hits:
         if not needle or self.size == 0:
             return EMPTY_HITS
@@ -247,5 +254,7 @@ class SnapshotHolder:
         return self._current
 
     def _fresh(self) -> Snapshot:
-        trim()  # start from the smallest heap: for a moment two generations are held
+        # for a moment two generations are held: the old one without its caches, from the smallest heap
+        self._current.release_caches()
+        trim()
         return self._load(self.directory)

@@ -257,3 +257,31 @@ def test_memory_is_handed_back_before_a_reload_and_after_large_comparisons(
         assert client.get("/api/compare", params={"theme": "劳动教育"}).status_code == 200
         assert client.get("/api/matrix").status_code == 200
         assert calls == ["answer", "answer"]
+
+
+def test_the_old_generation_lets_go_of_its_caches_before_the_next_one_loads(sample_home: Settings) -> None:
+    """During a reload both generations are held: the old one's needle cache and derived values
+    (up to tens of MB after comparisons) are dropped first, so they do not add to that peak."""
+    from app.compare import compare
+    from app.search import SearchRequest, search
+    from app.themes import load_themes
+
+    seen: list[tuple[int, int]] = []
+
+    def load(directory: Path) -> Snapshot:
+        if seen or holder_ready:
+            old = holder.current()
+            seen.append((len(old._cache), len(old.derived)))
+        return Snapshot(directory)
+
+    holder_ready = False
+    holder = SnapshotHolder(sample_home.index_dir, reload_interval=-1, load=load)
+    holder_ready = True
+    old = holder.current()
+    search(old, SearchRequest(q="劳动教育 school:海王路"))
+    compare(old, load_themes(sample_home.plans_themes).resolve("劳动教育"))
+    assert old._cache and old.derived
+    holder.reload_now()
+    assert seen == [(0, 0)]
+    assert holder.current() is not old
+    assert search(old, SearchRequest(q="劳动教育"))["total"] == search(holder.current(), SearchRequest(q="劳动教育"))["total"] > 0
