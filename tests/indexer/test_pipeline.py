@@ -160,3 +160,34 @@ def test_overlapped_parallel_indexing_gives_what_serial_indexing_gives(
     assert Pipeline(parallel).reindex().count("replaced") == 5
     assert served(parallel) == served(serial)
     assert whoosh(parallel) == whoosh(serial)
+
+
+def test_a_database_that_cannot_return_ids_in_order_gets_its_passages_read_back(
+    tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where an executemany INSERT cannot say the new passage ids in order, the passages to
+    index are read back from the catalog: the same index either way."""
+    from indexer import generation, pipeline
+
+    def served(settings: Settings) -> tuple[Any, ...]:
+        ix = store.open_index(settings.index_dir)
+        state = generation.load(settings.index_dir, ix.latest_generation())
+        assert state is not None
+        return state.texts(), np.asarray(state.passage_ids).tolist(), [state.words(i) for i in range(state.size)]
+
+    reads: list[int] = []
+    read_back = Pipeline._submit
+
+    def counted(self: Pipeline, engine: Any, plan_ids: list[int], *args: Any, **kwargs: Any) -> Any:
+        reads.extend(plan_ids)
+        return read_back(self, engine, plan_ids, *args, **kwargs)
+
+    monkeypatch.setattr(Pipeline, "_submit", counted)
+    returning = get_settings(plans_home=tmp_path / "returning", plans_batch_plans=2)
+    assert not Pipeline(returning).index([corpus_copy]).failed
+    assert reads == []  # SQLite returns the ids: nothing read back
+    monkeypatch.setattr(pipeline, "_returns_in_order", lambda engine: False)
+    plain = get_settings(plans_home=tmp_path / "plain", plans_batch_plans=2)
+    assert Pipeline(plain).index([corpus_copy]).count("added") == 5
+    assert sorted(reads) == sorted({plan.id for plan, _ in catalog_passages(plain)})
+    assert served(plain) == served(returning)
