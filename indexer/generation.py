@@ -191,9 +191,10 @@ def from_documents(documents: Iterable[dict[str, Any]], vocabulary: Sequence[str
             passages.append(document)
     given = len(passages)
     passages = [p for p in passages if int(p["plan"]) in plans]
-    order = [(int(p["plan"]), p["ordinal"]) for p in passages]
-    if postings is not None and (len(passages) != given or any(a > b for a, b in zip(order, order[1:]))):
-        postings = None  # dropped or reordered passages: the tables given no longer fit
+    if postings is not None:
+        order = [(int(p["plan"]), p["ordinal"]) for p in passages]
+        if len(passages) != given or any(a > b for a, b in zip(order, order[1:])):
+            postings = None  # dropped or reordered passages: the tables given no longer fit
     passages.sort(key=lambda p: (int(p["plan"]), p["ordinal"]))
     plan_ids = np.array(sorted(plans), np.int64)
     position = {int(p): i for i, p in enumerate(plan_ids)}
@@ -213,22 +214,18 @@ def from_documents(documents: Iterable[dict[str, Any]], vocabulary: Sequence[str
         text="".join(texts),
         normalized="".join(normalized),
         offsets=offsets,
-        **_postings_of(normalized, offsets, postings),
+        **dict(zip(("chars", "bigrams"), postings if postings is not None else _both_postings("".join(normalized), offsets))),
         **_word_table([p["tokens"] for p in passages], vocabulary),
     )
-
-
-def _postings_of(normalized: list[str], offsets: np.ndarray, given: Sequence[Postings] | None) -> dict[str, Postings]:
-    if given is not None:
-        return {"chars": given[0], "bigrams": given[1]}
-    joined = "".join(normalized)
-    return {"chars": build_postings(joined, offsets, pairs=False), "bigrams": build_postings(joined, offsets, pairs=True)}
 
 
 def passage_postings(normalized: Sequence[str]) -> tuple[Postings, Postings]:
     """The (chars, bigrams) postings of these normalised passage texts, numbered from 0."""
     offsets = np.concatenate([[0], np.cumsum([len(t) for t in normalized], dtype=np.int64)]).astype(np.int64)
-    joined = "".join(normalized)
+    return _both_postings("".join(normalized), offsets)
+
+
+def _both_postings(joined: str, offsets: np.ndarray) -> tuple[Postings, Postings]:
     return build_postings(joined, offsets, pairs=False), build_postings(joined, offsets, pairs=True)
 
 

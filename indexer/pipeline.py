@@ -247,11 +247,12 @@ class Pipeline:
         database returns the new passage ids in order (SQLite, PostgreSQL), the passages to
         index are taken from what was inserted instead of being read back."""
         plans: list[tuple[Plan, _Prepared]] = []
+        outcomes: list[Outcome] = []
         with session_scope(engine) as session:
             for item in prepared:
                 existing = known.get(item.source)
                 plan = session.get(Plan, existing.id) if existing is not None else None
-                report.outcomes.append(Outcome(item.source, "added" if plan is None else "replaced", warnings=item.warnings))
+                outcomes.append(Outcome(item.source, "added" if plan is None else "replaced", warnings=item.warnings))
                 if plan is None:
                     plan = Plan(source=item.source)
                     session.add(plan)
@@ -274,9 +275,10 @@ class Pipeline:
             elif values:
                 session.execute(insert(Passage), values)
             metadata = [(plan.id, plan.metadata_dict()) for plan, _ in plans]
-        for outcome, (plan, item) in zip(report.outcomes[len(report.outcomes) - len(plans):], plans):
+        for outcome, (plan, item) in zip(outcomes, plans):
             outcome.plan_id = plan.id
             known[item.source] = _Known(plan.id, item.raw.sha256, PENDING)
+        report.outcomes.extend(outcomes)
         return _Cataloged([plan.id for plan, _ in plans], metadata, rows)
 
     def _index_from_catalog(self, engine: Engine, ix: Any, plan_ids: list[int], *, replace: bool = False) -> None:
