@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
+import numpy as np
+
+from app.anchors import plan_anchors
+from app.facets import split_values, value_filter
 from app.highlighting import highlight
 from app.query import parse, positive_terms
 from app.snapshot import Snapshot
@@ -28,10 +34,66 @@ def document_summary(snapshot: Snapshot, plan_index: int) -> dict[str, Any]:
     return out
 
 
-def list_documents(snapshot: Snapshot) -> dict[str, Any]:
-    """Every plan, by id: {"total", "documents": [summary…]}."""
-    documents = [document_summary(snapshot, i) for i in range(len(snapshot.plans))]
-    return {"total": len(documents), "documents": documents}
+DOCUMENT_SORTS = ("id", "year", "school", "size")
+
+
+@dataclass(frozen=True)
+class DocumentQuery:
+    """The plan list's filters (values of one field ORed, as in search; kind is exact), sort and
+    page; `size=None` lists every plan on one page (the list as /api/documents always gave it)."""
+
+    school: str | list[str] | None = None
+    region: str | list[str] | None = None
+    level: str | list[str] | None = None
+    year: str | list[str] | None = None
+    kind: str | list[str] | None = None
+    sort: str = "id"
+    page: int = 1
+    size: int | None = None
+
+    def selections(self) -> dict[str, list[str]]:
+        given = {"school": self.school, "region": self.region, "level": self.level, "year": self.year, "kind": self.kind}
+        return {k: values for k, v in given.items() if (values := split_values(v))}
+
+
+def list_documents(snapshot: Snapshot, query: DocumentQuery | None = None) -> dict[str, Any]:
+    """Plans passing the filters, sorted, one page: {"total", "page", "size", "sort", "filters",
+    "documents": [summary…]}. Sorts: id, year (newest first), school, size (most characters first).
+    Raises QueryError for a bad filter (year=abc)."""
+    from app.search import plan_mask  # the search's own filter evaluation, so both agree
+
+    query = query or DocumentQuery()
+    if query.sort not in DOCUMENT_SORTS:
+        raise ValueError(query.sort)
+    chosen = np.ones(len(snapshot.plans), bool)
+    selections = query.selections()
+    for name, values in selections.items():
+        if name == "kind":
+            chosen &= np.array([m.get("kind") in values for m in snapshot.plans], bool)
+            continue
+        either = np.zeros(len(snapshot.plans), bool)
+        for value in values:
+            either |= plan_mask(snapshot, value_filter(name, value))
+        chosen &= either
+    indices = np.flatnonzero(chosen).tolist()
+    keys = {
+        "id": lambda i: snapshot.plans[i]["id"],
+        "year": lambda i: (-(snapshot.plans[i].get("year") or 0), snapshot.plans[i]["id"]),
+        "school": lambda i: (snapshot.plans[i].get("school") or snapshot.plans[i].get("title") or "", snapshot.plans[i]["id"]),
+        "size": lambda i: (-(snapshot.plans[i].get("chars") or 0), snapshot.plans[i]["id"]),
+    }
+    indices.sort(key=keys[query.sort])
+    page = query.page
+    if query.size is not None:
+        page = min(page, max(1, math.ceil(len(indices) / query.size)))
+        shown = indices[(page - 1) * query.size : page * query.size]
+    else:
+        shown = indices
+    return {
+        "total": len(indices), "page": page, "size": query.size, "sort": query.sort,
+        "filters": {k: ",".join(v) for k, v in selections.items()},
+        "documents": [document_summary(snapshot, i) for i in shown],
+    }
 
 
 def get_document(snapshot: Snapshot, document_id: int, *, q: str | None = None) -> dict[str, Any]:
@@ -46,14 +108,17 @@ def get_document(snapshot: Snapshot, document_id: int, *, q: str | None = None) 
     needles = [t.needle for t in positive_terms(parse(q))] if q else []
     passages, outline = [], []
     seen: set[tuple[str, ...]] = set()
-    for i in snapshot.plan_range(plan_index):
+    anchors = plan_anchors(snapshot, plan_index)
+    for at, i in enumerate(snapshot.plan_range(plan_index)):
         section = tuple(snapshot.sections[i])
         for depth in range(1, len(section) + 1):
             if section[:depth] not in seen:
                 seen.add(section[:depth])
-                outline.append({"depth": depth, "title": section[depth - 1], "passage_id": int(snapshot.passage_ids[i])})
+                outline.append({"depth": depth, "title": section[depth - 1], "passage_id": int(snapshot.passage_ids[i]),
+                                "anchor": anchors[at]})
         item: dict[str, Any] = {
             "id": int(snapshot.passage_ids[i]),
+            "anchor": anchors[at],
             "ordinal": int(snapshot.ordinals[i]),
             "section": list(section),
             "text": snapshot.texts[i],

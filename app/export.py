@@ -148,7 +148,7 @@ def file_names(kind: str, label: str, extension: str) -> tuple[str, str]:
     label = _UNSAFE_NAME.sub("_", unicodedata.normalize("NFKC", label)).strip("._")[:60]
     ascii_label = re.sub(r"[^A-Za-z0-9_-]+", "", label).strip("_-")
     fallback = f"plans-{kind}{'-' + ascii_label if ascii_label else ''}.{extension}"
-    chinese = {"compare": "主题对比", "matrix": "主题矩阵"}.get(kind, kind)
+    chinese = {"compare": "主题对比", "matrix": "主题矩阵", "search": "检索结果", "documents": "计划列表"}.get(kind, kind)
     return fallback, f"{chinese}{'-' + label if label else ''}.{extension}"
 
 

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.indexer_child import IndexerChild, IndexerUnavailable
@@ -19,6 +20,7 @@ from app.query import QueryError
 from app.routes import admin, api, pages
 from app.security import SecurityHeaders
 from app.routes import compare as compare_routes
+from app.routes import suggest as suggest_routes
 from app.snapshot import SnapshotHolder
 from app.themes import load_themes
 from indexer.settings import Settings, get_settings
@@ -56,10 +58,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="学校工作计划检索", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
                   docs_url=None, redoc_url=None)
     app.add_middleware(SecurityHeaders)
+    # outermost: compresses what SecurityHeaders passes through (streamed bodies chunk by chunk)
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.state.settings = settings
     app.include_router(api.router)
     app.include_router(admin.router)
     app.include_router(compare_routes.router)
+    app.include_router(suggest_routes.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     app.state.templates = pages.build_templates()

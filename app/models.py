@@ -15,7 +15,10 @@ class ErrorBody(BaseModel):
 
 class Bucket(BaseModel):
     value: str
-    count: int = Field(description="Matching passages in plans with this value.")
+    count: int = Field(description="Matching plans with this value.")
+    passages: int = Field(description="Matching passages in those plans.")
+    selected: bool = Field(description="This value is chosen (values of one facet are ORed, facets ANDed).")
+    toggle_url: str | None = Field(default=None, description="This search with the value added to or removed from the selection.")
 
 
 class Facets(BaseModel):
@@ -27,6 +30,7 @@ class Facets(BaseModel):
 
 class PassageHit(BaseModel):
     id: int = Field(description="Passage id (stable until its plan is re-indexed).")
+    anchor: str = Field(description="Stable anchor from the section path and text: /documents/{id}#{anchor}.")
     ordinal: int = Field(description="Position of the passage in its plan, from 0.")
     section: list[str] = Field(description="Headings above the passage, outermost first.")
     text: str = Field(description="The passage as plain text (not HTML).")
@@ -55,6 +59,13 @@ class QueryInfo(BaseModel):
     filters: dict[str, str]
     description: str = Field(description="The query in words, e.g. 含“劳动教育”且不含“家务”.")
     terms: list[str] = Field(description="The literal terms and phrases a match contains.")
+    match: str = Field(description="exact, or loose (punctuation and spaces ignored).")
+
+
+class LooseSuggestion(BaseModel):
+    terms: list[str] = Field(description="Terms of 4+ characters that find nothing exactly.")
+    total: int = Field(description="Passages the same search finds with match=loose.")
+    documents: int = Field(description="Plans the same search finds with match=loose.")
 
 
 class SearchResult(BaseModel):
@@ -67,6 +78,7 @@ class SearchResult(BaseModel):
     sort: str
     groups: list[Group]
     facets: Facets
+    loose: LooseSuggestion | None = Field(default=None, description="Set on an exact search when a term of 4+ characters finds nothing.")
 
 
 class DocumentSummary(BaseModel):
@@ -96,7 +108,11 @@ class UploadedDocument(DocumentSummary):
 
 
 class DocumentList(BaseModel):
-    total: int
+    total: int = Field(description="Plans that pass the filters.")
+    page: int = 1
+    size: int | None = Field(default=None, description="Plans per page; null: all on one page.")
+    sort: str = "id"
+    filters: dict[str, str] = Field(default_factory=dict)
     documents: list[DocumentSummary]
 
 
@@ -104,10 +120,12 @@ class OutlineEntry(BaseModel):
     depth: int
     title: str
     passage_id: int
+    anchor: str
 
 
 class DocumentPassage(BaseModel):
     id: int
+    anchor: str = Field(description="Stable across re-indexing while the passage's section path and text are unchanged.")
     ordinal: int
     section: list[str]
     text: str
@@ -222,3 +240,14 @@ class Matrix(BaseModel):
     filters: dict[str, str]
     documents: list[PlanFields]
     rows: list[MatrixRow]
+
+
+class Suggestion(BaseModel):
+    text: str
+    kind: str = Field(description="word (a jieba word of the index), theme (a dictionary theme) or school.")
+    passages: int = Field(description="Document frequency: passages containing it (ranking key).")
+
+
+class Suggestions(BaseModel):
+    prefix: str
+    suggestions: list[Suggestion]

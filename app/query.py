@@ -5,6 +5,8 @@
     劳动 -家务  /  劳动 NOT 家务   the first without the second
     "立德树人根本任务"        a phrase: its characters contiguous (“…” works too)
     (心理 OR 心育) 健康       grouping
+    （劳动 or 家务） －家务 劳动|家务   what a Chinese keyboard types: full-width （） and －,
+                              lowercase or/and/not, and | (or ｜) for OR
     school:海王路 year:2024 year:2022-2024 region:淄博 level:小学   filters on the plan
     (学校: 年份: 地区: 学段: are the same filters in Chinese)
 
@@ -32,7 +34,10 @@ _FIELD_EXAMPLES = {"school": "school:金茵", "year": "year:2024", "region": "re
 # An ASCII quote closes only with an ASCII quote, so `"“双减”"` looks for the Chinese quotes
 # too; a Chinese opening quote closes with a Chinese closing one (or, mistyped, an ASCII one).
 _OPEN_QUOTES = {'"': '"', "“": "”\"", "”": "”\""}
-_SPECIAL = set('"“”()')
+_LPAREN, _RPAREN, _BAR = "(（", ")）", "|｜"
+_MINUS = ("-", "－")
+_OPERATORS = {"or": "OR", "and": "AND", "not": "NOT"}
+_SPECIAL = set('"“”') | set(_LPAREN) | set(_RPAREN) | set(_BAR)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _YEAR = re.compile(r"^(\d{4})(?:\s*[-~至]\s*(\d{4}))?$")
 
@@ -127,11 +132,14 @@ def _tokenize(query: str) -> list[_Token]:
                 raise QueryError("empty_phrase", f"第 {i + 1} 个字符处的引号里没有内容。", i)
             tokens.append(_Token("PHRASE", inner.strip(), i))
             i = close + 1
-        elif char == "(":
+        elif char in _LPAREN:
             tokens.append(_Token("LPAREN", char, i))
             i += 1
-        elif char == ")":
+        elif char in _RPAREN:
             tokens.append(_Token("RPAREN", char, i))
+            i += 1
+        elif char in _BAR:
+            tokens.append(_Token("OR", char, i))
             i += 1
         else:
             start = i
@@ -149,9 +157,9 @@ def _find_close_quote(query: str, start: int, closers: str) -> int:
 
 
 def _word_tokens(word: str, position: int) -> list[_Token]:
-    if word in ("OR", "AND", "NOT"):
-        return [_Token(word, word, position)]
-    if word.startswith("-"):
+    if word.lower() in _OPERATORS:
+        return [_Token(_OPERATORS[word.lower()], word, position)]
+    if word.startswith(_MINUS):
         if len(word) == 1:
             raise QueryError("dangling_operator", f"第 {position + 1} 个字符处的“-”后面需要紧跟要排除的词。", position)
         return [_Token("NOT", "-", position), *_word_tokens(word[1:], position + 1)]

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import StreamingResponse
 
 from app import models
-from app.documents import DocumentNotFound, get_document, list_documents
-from app.search import SORTS, SearchRequest, search
+from app.documents import DOCUMENT_SORTS, DocumentNotFound, DocumentQuery, get_document, list_documents
+from app.export import content_disposition
+from app.render import Table, renderer
+from app.search import MATCHES, SORTS, SearchRequest, search
+from app.search_export import documents_table, search_table
 from app.snapshot import Snapshot
 from indexer.schema import SCHEMA_VERSION
 
@@ -24,28 +29,79 @@ def current_snapshot(request: Request) -> Snapshot:
 SnapshotDep = Annotated[Snapshot, Depends(current_snapshot)]
 
 
-@router.get("/api/search", response_model=models.SearchResult, responses=ERRORS, summary="Search passages, grouped by plan")
+FILES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "JSON, or a CSV / XLSX download with format=csv|xlsx.",
+          "content": {"text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}},
+    **ERRORS,
+}
+Values = Annotated[list[str] | None, Query(max_length=500, description="Repeat the parameter or give a comma list: values of one field are ORed, fields ANDed.")]
+
+
+def _values(given: list[str] | None) -> str | None:
+    return ",".join(given) if given else None
+
+
+@router.get("/api/search", response_model=models.SearchResult, responses=FILES, summary="Search passages, grouped by plan")
 def api_search(
+    request: Request,
     snapshot: SnapshotDep,
-    q: Annotated[str, Query(description="The query (see the README): terms, \"phrases\", OR, NOT/-, (), school: year: region: level:.")],
-    school: Annotated[str | None, Query(max_length=200, description="Only plans whose school contains this.")] = None,
-    year: Annotated[str | None, Query(max_length=20, description="A year (2024) or a range (2022-2024).")] = None,
-    region: Annotated[str | None, Query(max_length=200, description="Only plans whose region contains this.")] = None,
-    level: Annotated[str | None, Query(max_length=50, description="Only plans of this level (小学, 初中, 教育行政 …).")] = None,
+    q: Annotated[str, Query(description="The query (see the README): terms, \"phrases\", OR (or, |), NOT/-/－, () or （）, school: year: region: level:.")],
+    school: Values = None,
+    year: Values = None,
+    region: Values = None,
+    level: Values = None,
     page: Annotated[int, Query(ge=1, le=10_000, description="Page of groups, from 1.")] = 1,
     size: Annotated[int, Query(ge=1, le=100, description="Groups (plans) per page.")] = 10,
     per_group: Annotated[int, Query(ge=0, le=10_000, description="Passages per plan; 0 means all of them.")] = 3,
     sort: Annotated[str, Query(pattern="^(relevance|year)$", description="relevance, or year (newest first).")] = "relevance",
-) -> dict[str, Any]:
-    assert sort in SORTS
-    request = SearchRequest(q=q, school=school, year=year, region=region, level=level,
-                            page=page, size=size, per_group=per_group, sort=sort)
-    return search(snapshot, request)
+    match: Annotated[str, Query(pattern="^(exact|loose)$", description="exact (default): characters contiguous; loose: punctuation and spaces ignored in text and query.")] = "exact",
+    format: Annotated[str, Query(pattern="^(json|csv|xlsx)$", description="json; csv or xlsx: every matching passage as a download (page, size, per_group ignored).")] = "json",
+) -> Any:
+    """Filters: school/region/level match a part of the plan's field, year a year or range; one
+    field's values are ORed. Facets count plans, each counted with every filter but its own."""
+    assert sort in SORTS and match in MATCHES
+    search_request = SearchRequest(q=q, school=_values(school), year=_values(year), region=_values(region),
+                                   level=_values(level), page=page, size=size, per_group=per_group, sort=sort, match=match)
+    if format != "json":
+        return download(search_table(snapshot, search_request, base=str(request.base_url).rstrip("/")), format)
+    result = search(snapshot, search_request)
+    for name, buckets in result["facets"].items():
+        selected = search_request.selections().get(name, [])
+        for bucket in buckets:
+            values = [v for v in selected if v != bucket["value"]] if bucket["selected"] else [*selected, bucket["value"]]
+            params = [(k, v) for k, v in request.query_params.multi_items() if k not in (name, "page")]
+            bucket["toggle_url"] = "/api/search?" + urlencode(params + ([(name, ",".join(values))] if values else []))
+    return result
 
 
-@router.get("/api/documents", response_model=models.DocumentList, summary="Every plan with its metadata")
-def api_documents(snapshot: SnapshotDep) -> dict[str, Any]:
-    return list_documents(snapshot)
+def download(table: Table, format: str) -> StreamingResponse:
+    """A table rendered by name as a file download (CSV streams row by row)."""
+    chosen = renderer(format)
+    return StreamingResponse(chosen.render(table), media_type=chosen.media_type,
+                             headers={"Content-Disposition": content_disposition(table.kind, table.label, chosen.extension)})
+
+
+@router.get("/api/documents", response_model=models.DocumentList, responses=FILES, summary="The plans with their metadata")
+def api_documents(
+    request: Request,
+    snapshot: SnapshotDep,
+    school: Values = None,
+    region: Values = None,
+    level: Values = None,
+    year: Values = None,
+    kind: Values = None,
+    sort: Annotated[str, Query(pattern="^(" + "|".join(DOCUMENT_SORTS) + ")$", description="id (default), year (newest first), school, size (most characters first).")] = "id",
+    page: Annotated[int, Query(ge=1, le=100_000, description="Page, from 1 (with size).")] = 1,
+    size: Annotated[int | None, Query(ge=1, le=1000, description="Plans per page; without it, every plan.")] = None,
+    format: Annotated[str, Query(pattern="^(json|csv|xlsx)$", description="json, or csv / xlsx as a download.")] = "json",
+) -> Any:
+    """Without parameters, every plan by id (as before); the home page lists the same data."""
+    query = DocumentQuery(school=_values(school), region=_values(region), level=_values(level), year=_values(year),
+                          kind=_values(kind), sort=sort, page=page, size=size)
+    listing = list_documents(snapshot, query)
+    if format != "json":
+        return download(documents_table(listing, base=str(request.base_url).rstrip("/")), format)
+    return listing
 
 
 @router.get("/api/documents/{document_id}", response_model=models.DocumentDetail,

@@ -21,10 +21,12 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from app.compare import compare, matrix
-from app.documents import DocumentNotFound, get_document, list_documents
+from app.documents import DOCUMENT_SORTS, DocumentNotFound, DocumentQuery, get_document, list_documents
+from app.facets import split_values
 from app.query import FIELD_LABELS, QueryError, parse
 from app.routes.api import SnapshotDep
 from app.search import ALL, FACETS, SearchRequest, search
+from app.search_export import LABELS
 from app.snapshot import Snapshot
 from app.routes.compare import ThemesDep
 from app.themes import Theme
@@ -34,6 +36,9 @@ TEMPLATES_DIR = PACKAGE_DIR / "templates"
 STATIC_DIR = PACKAGE_DIR / "static"
 GROUPS_PER_PAGE = 10
 PER_GROUP_CHOICES = (3, ALL)
+FACET_TOP = 8  # values a facet shows before "更多"
+PLANS_PER_PAGE = 50
+DOCUMENT_SORT_LABELS = {"id": "收录顺序", "year": "年份（新→旧）", "school": "学校名称", "size": "篇幅（长→短）"}
 EXAMPLES = ("劳动教育", "\"课后服务\" year:2024", "心理 OR 心育", "劳动 -家务", "双减 region:淄博", "德")
 HEAT_LEVELS = 5
 DOCUMENT_FIELDS = (
@@ -80,52 +85,77 @@ def _url(path: str, params: dict[str, Any]) -> str:
 # -- search ------------------------------------------------------------------------------
 
 
+Values = tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class SearchState:
-    """Everything the search page's URL holds; defaults are left out of the links it builds."""
+    """Everything the search page's URL holds; defaults are left out of the links it builds.
+    Facet fields hold several values (repeated parameters in the links it builds)."""
 
     q: str = ""
-    school: str = ""
-    year: str = ""
-    region: str = ""
-    level: str = ""
+    school: Values = ()
+    year: Values = ()
+    region: Values = ()
+    level: Values = ()
     page: int = 1
     sort: str = "relevance"
     per_group: int = 3
+    match: str = "exact"
+    more: str = ""  # the facet whose "更多" list is open, and the text its values are searched for
+    more_q: str = ""
 
     def url(self, **changes: Any) -> str:
         """This state's URL with `changes`; any change but the page itself goes back to page 1."""
         if "page" not in changes:
             changes["page"] = 1
+        changes.setdefault("more", "")
+        changes.setdefault("more_q", "")
         state = replace(self, **changes)
         params = asdict(state)
         params["page"] = state.page if state.page != 1 else None
         params["sort"] = state.sort if state.sort != "relevance" else None
         params["per_group"] = state.per_group if state.per_group != 3 else None
+        params["match"] = state.match if state.match != "exact" else None
         return _url("/", params)
 
-    def api_url(self) -> str:
-        params = {**asdict(self), "size": GROUPS_PER_PAGE}
+    def api_url(self, **extra: Any) -> str:
+        params = {**asdict(self), "size": GROUPS_PER_PAGE, **extra}
+        params.pop("more"), params.pop("more_q")
+        if params["match"] == "exact":
+            params["match"] = None
+        if extra.get("format"):
+            params.update(page=None, size=None, per_group=None)
         return _url("/api/search", params)
 
-    def filters(self) -> dict[str, str]:
+    def filters(self) -> dict[str, Values]:
         return {name: getattr(self, name) for name in FACETS if getattr(self, name)}
 
 
 def _facet_view(state: SearchState, facets: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """[{"name", "label", "buckets": [{"value", "count", "selected", "url"}]}]; a filter given in
-    the URL but absent from the buckets still shows, selected, so it can be removed."""
+    """[{"name", "label", "top": [bucket], "more": [bucket], "more_open", "more_q", "hidden"}],
+    bucket = {"value", "count", "passages", "selected", "url"}: the first FACET_TOP values (and
+    every selected one) in `top`, the others in `more`, searched for `more_q` when it is this facet's."""
     out = []
     for name in FACETS:
-        current = getattr(state, name)
-        buckets = [
-            {**b, "selected": b["value"] == current,
-             "url": state.url(**{name: "" if b["value"] == current else b["value"]})}
-            for b in facets.get(name, [])
-        ]
-        if current and not any(b["selected"] for b in buckets):
-            buckets.insert(0, {"value": current, "count": None, "selected": True, "url": state.url(**{name: ""})})
-        out.append({"name": name, "label": FIELD_LABELS[name], "buckets": buckets})
+        current = list(getattr(state, name))
+        buckets = []
+        for b in facets.get(name, []):
+            values = [v for v in current if v != b["value"]] if b["selected"] else [*current, b["value"]]
+            buckets.append({**b, "url": state.url(**{name: tuple(values)})})
+        top = [b for i, b in enumerate(buckets) if i < FACET_TOP or b["selected"]]
+        more = [b for b in buckets if b not in top]
+        searched = state.more_q.strip() if state.more == name else ""
+        if searched:
+            more = [b for b in more if searched.casefold() in b["value"].casefold()]
+        hidden = {"q": state.q, **{k: list(v) for k, v in state.filters().items()},
+                  "sort": None if state.sort == "relevance" else state.sort,
+                  "per_group": None if state.per_group == 3 else state.per_group,
+                  "match": None if state.match == "exact" else state.match}
+        out.append({"name": name, "label": FIELD_LABELS[name], "top": top, "more": more,
+                    "more_total": len(buckets) - len(top), "more_open": state.more == name, "more_q": searched,
+                    "hidden": [(k, v) for k, vs in hidden.items() if vs not in (None, "")
+                               for v in (vs if isinstance(vs, list) else [vs])]})
     return out
 
 
@@ -149,13 +179,10 @@ def _pages(state: SearchState, documents: int) -> dict[str, Any]:
 
 def _search_context(snapshot: Snapshot, state: SearchState) -> tuple[dict[str, Any], int]:
     context: dict[str, Any] = {"state": state, "examples": [(e, SearchState(q=e).url()) for e in EXAMPLES],
-                               "result": None, "error": None, "api_url": None}
-    if not state.q.strip():
-        context["catalog"] = list_documents(snapshot)
-        return context, 200
-    request = SearchRequest(q=state.q, school=state.school, year=state.year, region=state.region,
-                            level=state.level, page=state.page, size=GROUPS_PER_PAGE,
-                            per_group=state.per_group, sort=state.sort)
+                               "result": None, "error": None, "api_url": None, "home": None}
+    request = SearchRequest(q=state.q, school=list(state.school), year=list(state.year), region=list(state.region),
+                            level=list(state.level), page=state.page, size=GROUPS_PER_PAGE,
+                            per_group=state.per_group, sort=state.sort, match=state.match)
     try:
         result = search(snapshot, request)
     except QueryError as exc:
@@ -166,7 +193,12 @@ def _search_context(snapshot: Snapshot, state: SearchState) -> tuple[dict[str, A
     context.update(
         result=result,
         facets=_facet_view(state, result["facets"]),
-        active=[{"label": FIELD_LABELS[k], "value": v, "url": state.url(**{k: ""})} for k, v in state.filters().items()],
+        labels=LABELS,
+        loose_url=state.url(match="loose") if result["loose"] and result["loose"]["total"] else None,
+        exact_url=state.url(match="exact") if state.match == "loose" else None,
+        downloads={fmt: state.api_url(format=fmt) for fmt in ("csv", "xlsx")},
+        active=[{"label": FIELD_LABELS[k], "value": v, "url": state.url(**{k: tuple(x for x in vs if x != v)})}
+                for k, vs in state.filters().items() for v in vs],
         pages=_pages(state, result["documents"]),
         sort_urls={s: state.url(sort=s) for s in ("relevance", "year")},
         per_group_urls=[(n, state.url(per_group=n)) for n in PER_GROUP_CHOICES],
@@ -187,26 +219,110 @@ def _error_view(q: str, exc: QueryError) -> dict[str, Any]:
     return view
 
 
+Many = Annotated[list[str] | None, Query()]
+
+
 @router.get("/", response_class=HTMLResponse)
 def search_page(
     request: Request,
     snapshot: SnapshotDep,
     q: str = "",
-    school: str = "",
-    year: str = "",
-    region: str = "",
-    level: str = "",
+    school: Many = None,
+    year: Many = None,
+    region: Many = None,
+    level: Many = None,
+    kind: Many = None,
     page: str | None = None,
     sort: str = "relevance",
     per_group: str | None = None,
+    match: str = "exact",
+    more: str = "",
+    more_q: str = "",
 ) -> HTMLResponse:
+    if not q.strip():
+        return _home(request, snapshot, HomeState(
+            school=tuple(split_values(school)), region=tuple(split_values(region)), level=tuple(split_values(level)),
+            year=tuple(split_values(year)), kind=tuple(split_values(kind)),
+            sort=sort if sort in DOCUMENT_SORTS else "id", page=_int(page, 1, 1, 100_000)))
     state = SearchState(
-        q=q, school=school.strip(), year=year.strip(), region=region.strip(), level=level.strip(),
-        page=_int(page, 1, 1, 10_000), sort=sort if sort == "year" else "relevance",
-        per_group=_int(per_group, 3, 0, 10_000),
+        q=q, school=tuple(split_values(school)), year=tuple(split_values(year)), region=tuple(split_values(region)),
+        level=tuple(split_values(level)), page=_int(page, 1, 1, 10_000), sort=sort if sort == "year" else "relevance",
+        per_group=_int(per_group, 3, 0, 10_000), match="loose" if match == "loose" else "exact",
+        more=more if more in FACETS else "", more_q=more_q[:100],
     )
     context, status = _search_context(snapshot, state)
     return _render(request, "search.html", context, status)
+
+
+# -- the plan list (home) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HomeState:
+    """The plan list's URL: filters (several values each), sort, page."""
+
+    school: Values = ()
+    region: Values = ()
+    level: Values = ()
+    year: Values = ()
+    kind: Values = ()
+    sort: str = "id"
+    page: int = 1
+
+    def params(self, **changes: Any) -> dict[str, Any]:
+        state = replace(self, **changes)
+        params = asdict(state)
+        params["sort"] = state.sort if state.sort != "id" else None
+        params["page"] = state.page if state.page != 1 else None
+        return params
+
+    def url(self, **changes: Any) -> str:
+        changes.setdefault("page", 1)
+        return _url("/", self.params(**changes))
+
+    def api_url(self, **extra: Any) -> str:
+        params = {**self.params(page=self.page), "size": PLANS_PER_PAGE, **extra}
+        if extra.get("format"):
+            params.update(page=None, size=None)
+        return _url("/api/documents", params)
+
+
+def _choices(snapshot: Snapshot, key: str) -> list[str]:
+    values = {str(m[key]) for m in snapshot.plans if m.get(key) not in (None, "")}
+    return sorted(values, reverse=key == "year")
+
+
+def _home(request: Request, snapshot: Snapshot, state: HomeState) -> HTMLResponse:
+    query = DocumentQuery(school=list(state.school), region=list(state.region), level=list(state.level),
+                          year=list(state.year), kind=list(state.kind), sort=state.sort, page=state.page,
+                          size=PLANS_PER_PAGE)
+    error = None
+    try:
+        catalog = list_documents(snapshot, query)
+    except QueryError as exc:  # year=abc: the message, and the unfiltered list
+        error = exc.message
+        state = HomeState(sort=state.sort)
+        catalog = list_documents(snapshot, DocumentQuery(sort=state.sort, size=PLANS_PER_PAGE))
+    last = max(1, math.ceil(catalog["total"] / PLANS_PER_PAGE))
+    current = catalog["page"]
+    shown = sorted({1, last, *range(max(1, current - 2), min(last, current + 2) + 1)})
+    links: list[dict[str, Any] | None] = []
+    for number in shown:
+        if links and links[-1] is not None and number - links[-1]["number"] > 1:
+            links.append(None)
+        links.append({"number": number, "url": state.url(page=number)})
+    pages = {"current": current, "last": last, "links": links,
+             "prev": state.url(page=current - 1) if current > 1 else None,
+             "next": state.url(page=current + 1) if current < last else None}
+    context = {
+        "state": SearchState(), "home": state, "examples": [(e, SearchState(q=e).url()) for e in EXAMPLES],
+        "result": None, "error": None, "catalog": catalog, "catalog_error": error, "pages": pages, "labels": LABELS,
+        "choices": {k: _choices(snapshot, k) for k in ("region", "level", "year", "kind")},
+        "sorts": [(key, label, state.url(sort=key)) for key, label in DOCUMENT_SORT_LABELS.items()],
+        "api_url": state.api_url(),
+        "downloads": {fmt: state.api_url(format=fmt) for fmt in ("csv", "xlsx")},
+    }
+    return _render(request, "search.html", context, 400 if error else 200)
 
 
 # -- documents ----------------------------------------------------------------------------

@@ -7,6 +7,25 @@
   if (outline && window.matchMedia && window.matchMedia("(max-width: 900px)").matches) {
     outline.open = false;
   }
+  // Passage links carry a stable anchor (#s-…); an older link (#p42, a passage id) is moved to
+  // the passage that has that id now; a link whose passage is gone shows a notice.
+  function resolveHash() {
+    var id = decodeURIComponent(window.location.hash.slice(1));
+    if (!id || document.getElementById(id) || !/^(s-[0-9a-f]+(-\d+)?|p\d+)$/.test(id)) {
+      return;
+    }
+    var legacy = /^p\d+$/.test(id) ? document.querySelector('[data-pid="' + id + '"]') : null;
+    if (legacy) {
+      window.location.replace("#" + legacy.id);
+      return;
+    }
+    var notice = document.querySelector(".anchor-missing");
+    if (notice) {
+      notice.hidden = false;
+    }
+  }
+  resolveHash();
+  window.addEventListener("hashchange", resolveHash);
   var nav = document.querySelector(".hit-nav");
   var hits = Array.prototype.slice.call(document.querySelectorAll(".doc-text .passage.hit"));
   if (!nav || !hits.length) {

@@ -154,7 +154,7 @@ def test_search_page_shows_the_api_payload(client: TestClient) -> None:
         assert f"{group['hits']} 段命中" in html
         for passage in group["passages"]:
             assert passage["highlight"] in html
-            assert f'href="/documents/{group["document_id"]}?q=%E5%8A%B3%E5%8A%A8%E6%95%99%E8%82%B2#p{passage["id"]}"' in html
+            assert f'href="/documents/{group["document_id"]}?q=%E5%8A%B3%E5%8A%A8%E6%95%99%E8%82%B2#{passage["anchor"]}"' in html
             if passage["section"]:
                 assert " › ".join(passage["section"]) in html
 
@@ -175,9 +175,10 @@ def test_bad_query_message_is_next_to_the_box(client: TestClient) -> None:
 def _facet_links(html: str) -> dict[tuple[str, str], tuple[str, bool]]:
     """(facet label, value) -> (href, selected) from the sidebar."""
     links = {}
-    for section in re.findall(r'<section class="facet">(.*?)</section>', html, re.S):
+    for section in re.findall(r'<section class="facet"[^>]*>(.*?)</section>', html, re.S):
         label = re.search(r"<h2>(.*?)</h2>", section).group(1)  # type: ignore[union-attr]
-        for href, cls, value in re.findall(r'<a href="([^"]*)"( class="selected")?[^>]*>\s*<span class="value">([^<]*)</span>', section):
+        pattern = r'<a href="([^"]*)"( class="selected")?[^>]*>\s*<span class="check"[^>]*>[^<]*</span>\s*<span class="value">([^<]*)</span>'
+        for href, cls, value in re.findall(pattern, section):
             links[(label, value)] = (href.replace("&amp;", "&"), bool(cls))
     return links
 
@@ -212,7 +213,7 @@ def test_sort_and_per_group_links(client: TestClient) -> None:
     assert 'href="/?q=%E5%AD%A6%E6%A0%A1&amp;sort=year"' in html
     assert 'href="/?q=%E5%AD%A6%E6%A0%A1&amp;per_group=0"' in html
     by_year = client.get("/", params={"q": "学校", "sort": "year"}).text
-    years = [int(y) for y in re.findall(r'<p class="meta">\s*<span>(\d{4})', by_year)]
+    years = [int(y) for y in re.findall(r'<p class="meta">\s*<span[^>]*>(\d{4})', by_year)]
     assert years and years == sorted(years, reverse=True)
 
 
@@ -241,10 +242,10 @@ def test_document_page_has_every_passage_with_an_anchor_and_the_outline(client: 
     detail = client.get("/api/documents/2", params={"q": "劳动"}).json()
     html = client.get("/documents/2", params={"q": "劳动"}).text
     for passage in detail["passages"]:
-        assert f'id="p{passage["id"]}"' in html
+        assert f'id="{passage["anchor"]}" data-pid="p{passage["id"]}"' in html
         assert passage["highlight"] in html
     for entry in detail["outline"]:
-        assert f'<a href="#p{entry["passage_id"]}">{entry["title"]}</a>' in html
+        assert f'<a href="#{entry["anchor"]}">{entry["title"]}</a>' in html
     hits = [p for p in detail["passages"] if p["matches"]]
     assert html.count('class="passage hit"') + html.count('class="passage heading hit"') == len(hits)
     assert f"<strong>{sum(p['matches'] for p in hits)}</strong> 处" in html
