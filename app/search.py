@@ -25,7 +25,7 @@ import numpy as np
 
 from app.anchors import passage_anchor
 from app.facets import FACETS as FACET_CLASSES
-from app.facets import plan_field, split_values
+from app.facets import plan_field, split_values, value_filter  # noqa: F401  (plan_field: bench/fts5.py)
 from app.highlighting import highlight
 from app.loose import Projection, project, projection
 from app.query import And, Filter, Node, Not, Or, Term, describe, parse, positive_terms
@@ -328,6 +328,12 @@ def facets(snapshot: Snapshot, result: Run, selections: dict[str, list[str]]) ->
             plans, counts = result.plans, result.counts
         buckets = facet.buckets(snapshot, plans, counts, selected)
         shown = {b["value"] for b in buckets}
-        missing = [{"value": v, "count": 0, "passages": 0, "selected": True} for v in selected if v not in shown]
+        missing = []
+        for value in selected:  # a value typed in the URL (part of a name): what it selects
+            if value not in shown:
+                within = result.context[name] & evaluate(snapshot, value_filter(name, value))
+                chosen = snapshot.passage_plan[np.flatnonzero(within)]
+                missing.append({"value": value, "count": int(len(np.unique(chosen))), "passages": int(len(chosen)),
+                                "selected": True})
         out[name] = missing + buckets
     return out

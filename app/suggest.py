@@ -49,7 +49,7 @@ def suggest(snapshot: Snapshot, themes: ThemeBook, prefix: str, limit: int = LIM
     if project(needle):
         for theme in themes:
             if needle in normalize(theme.name):
-                hits = [snapshot.find(n).index for n in theme.needles()]
+                hits = [snapshot.find(n).index for n in theme.needles]
                 count = len(np.unique(np.concatenate(hits))) if hits else 0
                 items.setdefault(theme.name, {"text": theme.name, "kind": "theme", "passages": count})
         schools = {plan_field(m, "school") for m in snapshot.plans}

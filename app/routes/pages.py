@@ -146,8 +146,8 @@ def _facet_view(state: SearchState, facets: dict[str, list[dict[str, Any]]]) -> 
         top = [b for i, b in enumerate(buckets) if i < FACET_TOP or b["selected"]]
         more = [b for b in buckets if b not in top]
         searched = state.more_q.strip() if state.more == name else ""
-        if searched:
-            more = [b for b in more if searched.casefold() in b["value"].casefold()]
+        if searched:  # every value of the facet that contains it, the top ones too
+            more = [b for b in buckets if searched.casefold() in b["value"].casefold()]
         hidden = {"q": state.q, **{k: list(v) for k, v in state.filters().items()},
                   "sort": None if state.sort == "relevance" else state.sort,
                   "per_group": None if state.per_group == 3 else state.per_group,

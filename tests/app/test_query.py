@@ -31,7 +31,7 @@ def t(text: str, phrase: bool = False) -> Term:
         ("2025-2026学年", t("2025-2026学年")),
         ("1+X+T", t("1+X+T")),
         ("要求:上课", t("要求:上课")),
-        ("or and not", And((t("or"), t("and"), t("not")))),
+        ("orange andes notes", And((t("orange"), t("andes"), t("notes")))),
         ("year:2024 德", And((Filter("year", "2024", (2024, 2024)), t("德")))),
         ("year:2024-2022 德", And((Filter("year", "2024-2022", (2022, 2024)), t("德")))),
         ("学校:金茵 德", And((Filter("school", "金茵"), t("德")))),
@@ -64,3 +64,25 @@ def test_description_and_positive_terms() -> None:
     node = parse("(心理 OR 心育) 健康 -德 year:2024")
     assert describe(node) == "（含“心理”或含“心育”）且含“健康”且不含“德”且年份为 2024"
     assert [term.text for term in positive_terms(node)] == ["心理", "心育", "健康"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "means"),
+    [
+        ("（劳动 OR 家务） 教育", "(劳动 OR 家务) 教育"),
+        ("劳动 －家务", "劳动 -家务"),
+        ("劳动 or 家务", "劳动 OR 家务"),
+        ("劳动 and 家务", "劳动 AND 家务"),
+        ("劳动 not 家务", "劳动 NOT 家务"),
+        ("劳动|家务", "劳动 OR 家务"),
+        ("劳动 ｜ 家务", "劳动 OR 家务"),
+        ("(劳动 Or 家务)", "(劳动 OR 家务)"),
+    ],
+)
+def test_operators_typed_on_a_chinese_keyboard(typed: str, means: str) -> None:
+    assert parse(typed) == parse(means)
+
+
+def test_an_operator_word_inside_a_term_stays_literal() -> None:
+    assert parse("orange") == Term("orange", "orange")
+    assert parse("2025-2026学年") == Term("2025-2026学年", "2025-2026学年")
