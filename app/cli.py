@@ -52,14 +52,23 @@ def search(
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False,
     size: Annotated[int, typer.Option(help="Plans to show.")] = 10,
     per_group: Annotated[int, typer.Option(help="Passages per plan (0: all).")] = 3,
+    fmt: Annotated[Optional[str], typer.Option("--format", help="Every matching passage as table, csv, xlsx or json (the API's export renderers).")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="With --format: write to this file (xlsx default: its download name).")] = None,
+    match: Annotated[str, typer.Option(help="exact, or loose (punctuation and spaces ignored).")] = "exact",
 ) -> None:
     """Search from the command line, grouped by plan."""
     from app.search import SearchRequest
     from app.search import search as run_search
     from app.snapshot import Snapshot
 
+    if match not in ("exact", "loose"):
+        fail("--match must be exact or loose")
+    request = SearchRequest(q=query, size=size, per_group=per_group, match=match)
     try:
-        result = run_search(Snapshot(current_settings().index_dir), SearchRequest(q=query, size=size, per_group=per_group))
+        if fmt is not None:
+            _export_search(Snapshot(current_settings().index_dir), request, fmt, output)
+            return
+        result = run_search(Snapshot(current_settings().index_dir), request)
     except PlansError as exc:
         fail(str(exc))
     if as_json:
@@ -72,6 +81,29 @@ def search(
             section = " > ".join(passage["section"])
             text = passage["text"].replace("\n", " ")
             typer.echo(f"  [{section}] {text[:120]}{'…' if len(text) > 120 else ''}")
+
+
+def _export_search(snapshot: Any, request: Any, fmt: str, output: Path | None) -> None:
+    """Every matching passage through the renderer called `fmt` (see app/render.py)."""
+    from app.export import file_names
+    from app.render import RENDERERS
+    from app.search_export import search_table
+
+    if fmt not in RENDERERS:
+        fail(f"--format must be one of {', '.join(RENDERERS)}")
+    chosen = RENDERERS[fmt]
+    table = search_table(snapshot, request)
+    if fmt == "xlsx":
+        output = output or Path(file_names("search", request.q, "xlsx")[1])
+    if output is None:
+        for chunk in chosen.render(table):
+            sys.stdout.buffer.write(chunk)
+        sys.stdout.flush()
+        return
+    with output.open("wb") as sink:
+        for chunk in chosen.render(table):
+            sink.write(chunk)
+    typer.echo(f"wrote {output}", err=True)
 
 
 def _write_export(kind: str, label: str, fmt: str, result: dict[str, Any], output: Path | None) -> None:

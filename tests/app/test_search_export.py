@@ -99,3 +99,20 @@ def test_gzip_bodies_are_real_gzip(client: TestClient) -> None:
         raw = b"".join(response.iter_raw())
     assert response.headers["content-encoding"] == "gzip"
     assert gzip.decompress(raw).startswith(b'{"total"')
+
+
+def test_the_cli_uses_the_same_renderers(client: TestClient, sample_home: Any, tmp_path: Any) -> None:
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    env = {"PLANS_HOME": str(sample_home.plans_home)}
+    result = CliRunner().invoke(cli, ["search", "劳动教育", "--format", "csv", "-o", str(tmp_path / "out.csv")], env=env)
+    assert result.exit_code == 0, result.output
+    api = client.get("/api/search", params={"q": "劳动教育", "format": "csv"}).content
+    assert (tmp_path / "out.csv").read_bytes() == api
+    table = CliRunner().invoke(cli, ["search", "劳动教育", "--format", "table"], env=env)
+    assert table.exit_code == 0 and table.output.splitlines()[0].split() == HEADER
+    assert len(table.output.splitlines()) == len(_every_passage(client, q="劳动教育")) + 1
+    bad = CliRunner().invoke(cli, ["search", "劳动教育", "--format", "pdf"], env=env)
+    assert bad.exit_code != 0

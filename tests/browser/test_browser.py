@@ -87,10 +87,10 @@ def test_open_document_at_the_passage(page: Any, live_server: str, problems: Pro
     page.goto(live_server + "/?q=劳动教育")
     link = page.locator("article.group .passage a.open").first
     href = link.get_attribute("href")
-    assert href and re.match(r"^/documents/\d+\?q=.+#p\d+$", href), href
+    assert href and re.match(r"^/documents/\d+\?q=.+#s-[0-9a-f]+(-\d+)?$", href), href
     target_id = href.rsplit("#", 1)[1]
     link.click()
-    page.wait_for_url(re.compile(r"/documents/\d+\?q=.*#p\d+$"))
+    page.wait_for_url(re.compile(r"/documents/\d+\?q=.*#s-[0-9a-f]+(-\d+)?$"))
     target = page.locator(f"#{target_id}")
     expect(target).to_be_visible()
     assert page.evaluate("document.querySelector(':target') && document.querySelector(':target').id") == target_id
