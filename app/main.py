@@ -30,8 +30,9 @@ logger = logging.getLogger(__name__)
 DESCRIPTION = """
 Full-text search over Chinese school work plans. A term or quoted phrase matches a passage
 exactly where its characters appear contiguously (after folding full-width forms and case),
-whatever the word segmentation does. Results are grouped by plan. See the README for the
-query language.
+whatever the word segmentation does; `match=loose` ignores punctuation and spaces instead.
+Results are grouped by plan; facets count plans (values of one filter ORed, filters ANDed).
+Large answers are gzip-compressed. See the README for the query language.
 """
 
 
