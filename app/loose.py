@@ -38,21 +38,24 @@ class Projection:
     """The passages' normalised texts without ignored characters, and where each character came from."""
 
     text: str
-    origin: np.ndarray  # int64: position in snapshot.normalized.text of each character of `text`
+    origin: np.ndarray  # int32: position in snapshot.normalized.text of each character of `text`
     bounds: np.ndarray  # int64: passage i is text[bounds[i]:bounds[i + 1]]
+    starts: np.ndarray  # int64: where passage i starts in snapshot.normalized.text
     cache: OrderedDict[str, tuple[Hits, list[np.ndarray]]]
 
     @classmethod
     def build(cls, snapshot: Snapshot) -> Projection:
         full = snapshot.normalized.text
         codes = np.frombuffer(full.encode("utf-32-le"), dtype=np.uint32)
-        distinct = np.unique(codes)
-        skip = np.array([ignored(chr(c)) for c in distinct.tolist()], bool)
-        drop = skip[np.searchsorted(distinct, codes)] if len(codes) else np.zeros(0, bool)
-        origin = np.flatnonzero(~drop)
+        skip = np.zeros(int(codes.max()) + 1 if len(codes) else 1, bool)  # per code point present
+        for code in np.flatnonzero(np.bincount(codes)).tolist() if len(codes) else []:
+            skip[code] = ignored(chr(code))
+        drop = skip[codes]
+        origin = np.flatnonzero(~drop).astype(np.int32)
         text = codes[origin].tobytes().decode("utf-32-le")
-        bounds = np.searchsorted(origin, np.asarray(snapshot.normalized.bounds, np.int64))
-        return cls(text, origin, bounds.astype(np.int64), OrderedDict())
+        starts = np.asarray(snapshot.normalized.bounds, np.int64)
+        bounds = np.searchsorted(origin, starts)
+        return cls(text, origin, bounds.astype(np.int64), starts, OrderedDict())
 
     def find(self, needle: str) -> tuple[Hits, list[np.ndarray]]:
         """Passages containing the needle loosely (as Hits, `first` in normalised offsets), and per
@@ -83,16 +86,15 @@ class Projection:
         inside = begin + len(needle) <= self.bounds[passage + 1]
         begin, passage = begin[inside], passage[inside]
         index, first_at, counts = np.unique(passage, return_index=True, return_counts=True)
-        origin_starts = np.asarray(self.origin[begin[first_at]]) if len(index) else np.zeros(0, np.int64)
-        passage_starts = np.asarray(self.origin[self.bounds[index]]) if len(index) else np.zeros(0, np.int64)
-        first = (origin_starts - passage_starts).astype(np.int32)
+        origin_starts = self.origin[begin[first_at]].astype(np.int64) if len(index) else np.zeros(0, np.int64)
+        first = (origin_starts - self.starts[index]).astype(np.int32)
         per_passage = np.split(begin, first_at[1:]) if len(index) else []
         return Hits(index.astype(np.int32), counts.astype(np.int32), first), per_passage
 
     def spans(self, passage: int, needles: list[str]) -> list[tuple[int, int]]:
         """Every loose occurrence of the needles in one passage, as merged (start, end) offsets of
         its normalised text (the ignored characters inside a match are marked with it)."""
-        base = int(self.origin[self.bounds[passage]]) if self.bounds[passage] < len(self.origin) else 0
+        base = int(self.starts[passage])
         spans = []
         for needle in needles:
             length = len(project(needle))

@@ -34,10 +34,13 @@ FILES: dict[int | str, dict[str, Any]] = {
           "content": {"text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}},
     **ERRORS,
 }
-Values = Annotated[list[str] | None, Query(max_length=500, description="Repeat the parameter or give a comma list: values of one field are ORed, fields ANDed.")]
+# Declared as one string (a comma list); a repeated parameter is read from the request too.
+Values = Annotated[str | None, Query(max_length=500, description="A value, a comma list (a,b) or the parameter repeated: values of one field are ORed, fields ANDed.")]
 
 
-def _values(given: list[str] | None) -> str | None:
+def _all_values(request: Request, name: str) -> str | None:
+    """Every value given for `name` (repeated parameters and comma lists), as one comma list."""
+    given = [v for v in request.query_params.getlist(name) if v.strip()]
     return ",".join(given) if given else None
 
 
@@ -60,8 +63,9 @@ def api_search(
     """Filters: school/region/level match a part of the plan's field, year a year or range; one
     field's values are ORed. Facets count plans, each counted with every filter but its own."""
     assert sort in SORTS and match in MATCHES
-    search_request = SearchRequest(q=q, school=_values(school), year=_values(year), region=_values(region),
-                                   level=_values(level), page=page, size=size, per_group=per_group, sort=sort, match=match)
+    school, year, region, level = (_all_values(request, n) for n in ("school", "year", "region", "level"))
+    search_request = SearchRequest(q=q, school=school, year=year, region=region,
+                                   level=level, page=page, size=size, per_group=per_group, sort=sort, match=match)
     if format != "json":
         return download(search_table(snapshot, search_request, base=str(request.base_url).rstrip("/")), format)
     result = search(snapshot, search_request)
@@ -96,8 +100,8 @@ def api_documents(
     format: Annotated[str, Query(pattern="^(json|csv|xlsx)$", description="json, or csv / xlsx as a download.")] = "json",
 ) -> Any:
     """Without parameters, every plan by id (as before); the home page lists the same data."""
-    query = DocumentQuery(school=_values(school), region=_values(region), level=_values(level), year=_values(year),
-                          kind=_values(kind), sort=sort, page=page, size=size)
+    school, region, level, year, kind = (_all_values(request, n) for n in ("school", "region", "level", "year", "kind"))
+    query = DocumentQuery(school=school, region=region, level=level, year=year, kind=kind, sort=sort, page=page, size=size)
     listing = list_documents(snapshot, query)
     if format != "json":
         return download(documents_table(listing, base=str(request.base_url).rstrip("/")), format)

@@ -21,7 +21,8 @@ def _all(client: TestClient, q: str, **params: str) -> dict:
 @pytest.mark.parametrize(
     ("query", "marked"),
     [("校内双减工作", "校内“双减”工作"), ("培训展示活动树立典型", "培训展示活动，树立典型"),
-     ("评选劳动小能手展示", "评选劳动小能手 , 展示")],
+     ("评选劳动小能手展示", "评选劳动小能手 , 展示"),
+     ("双减背景下校内作业", "双减”背景下，校内作业")],  # a passage that starts with punctuation
 )
 def test_a_half_remembered_sentence_gets_a_loose_suggestion_that_finds_it(flow_client: TestClient, query: str, marked: str) -> None:
     exact = _all(flow_client, query)
