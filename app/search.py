@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -262,7 +262,7 @@ def _loose_suggestion(snapshot: Snapshot, request: SearchRequest, result: Run) -
     missing = [t for t in result.terms if len(project(t.needle)) >= LOOSE_MIN and not len(snapshot.find(t.needle).index)]
     if not missing:
         return None
-    loose = run(snapshot, SearchRequest(**{**request.__dict__, "match": "loose"}))
+    loose = run(snapshot, replace(request, match="loose"))
     return {"terms": [t.text for t in missing], "total": int(len(loose.hits)), "documents": int(len(loose.plans))}
 
 

@@ -21,10 +21,11 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from app.compare import compare, matrix
-from app.documents import DOCUMENT_SORTS, DocumentNotFound, DocumentQuery, get_document, list_documents
+from app.documents import DOCUMENT_SORTS, DocumentNotFound, get_document, list_documents
 from app.facets import split_values
 from app.query import FIELD_LABELS, QueryError, parse
 from app.routes.api import SnapshotDep
+from app.routes.home import HomeState, home_context
 from app.search import ALL, FACETS, SearchRequest, search
 from app.search_export import LABELS
 from app.snapshot import Snapshot
@@ -37,8 +38,6 @@ STATIC_DIR = PACKAGE_DIR / "static"
 GROUPS_PER_PAGE = 10
 PER_GROUP_CHOICES = (3, ALL)
 FACET_TOP = 8  # values a facet shows before "更多"
-PLANS_PER_PAGE = 50
-DOCUMENT_SORT_LABELS = {"id": "收录顺序", "year": "年份（新→旧）", "school": "学校名称", "size": "篇幅（长→短）"}
 EXAMPLES = ("劳动教育", "\"课后服务\" year:2024", "心理 OR 心育", "劳动 -家务", "双减 region:淄博", "德")
 HEAT_LEVELS = 5
 DOCUMENT_FIELDS = (
@@ -240,10 +239,13 @@ def search_page(
     more_q: str = "",
 ) -> HTMLResponse:
     if not q.strip():
-        return _home(request, snapshot, HomeState(
+        home = HomeState(
             school=tuple(split_values(school)), region=tuple(split_values(region)), level=tuple(split_values(level)),
             year=tuple(split_values(year)), kind=tuple(split_values(kind)),
-            sort=sort if sort in DOCUMENT_SORTS else "id", page=_int(page, 1, 1, 100_000)))
+            sort=sort if sort in DOCUMENT_SORTS else "id", page=_int(page, 1, 1, 100_000))
+        context, status = home_context(snapshot, home)
+        context.update(state=SearchState(), examples=[(e, SearchState(q=e).url()) for e in EXAMPLES], result=None, error=None)
+        return _render(request, "search.html", context, status)
     state = SearchState(
         q=q, school=tuple(split_values(school)), year=tuple(split_values(year)), region=tuple(split_values(region)),
         level=tuple(split_values(level)), page=_int(page, 1, 1, 10_000), sort=sort if sort == "year" else "relevance",
@@ -252,77 +254,6 @@ def search_page(
     )
     context, status = _search_context(snapshot, state)
     return _render(request, "search.html", context, status)
-
-
-# -- the plan list (home) ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HomeState:
-    """The plan list's URL: filters (several values each), sort, page."""
-
-    school: Values = ()
-    region: Values = ()
-    level: Values = ()
-    year: Values = ()
-    kind: Values = ()
-    sort: str = "id"
-    page: int = 1
-
-    def params(self, **changes: Any) -> dict[str, Any]:
-        state = replace(self, **changes)
-        params = asdict(state)
-        params["sort"] = state.sort if state.sort != "id" else None
-        params["page"] = state.page if state.page != 1 else None
-        return params
-
-    def url(self, **changes: Any) -> str:
-        changes.setdefault("page", 1)
-        return _url("/", self.params(**changes))
-
-    def api_url(self, **extra: Any) -> str:
-        params = {**self.params(page=self.page), "size": PLANS_PER_PAGE, **extra}
-        if extra.get("format"):
-            params.update(page=None, size=None)
-        return _url("/api/documents", params)
-
-
-def _choices(snapshot: Snapshot, key: str) -> list[str]:
-    values = {str(m[key]) for m in snapshot.plans if m.get(key) not in (None, "")}
-    return sorted(values, reverse=key == "year")
-
-
-def _home(request: Request, snapshot: Snapshot, state: HomeState) -> HTMLResponse:
-    query = DocumentQuery(school=list(state.school), region=list(state.region), level=list(state.level),
-                          year=list(state.year), kind=list(state.kind), sort=state.sort, page=state.page,
-                          size=PLANS_PER_PAGE)
-    error = None
-    try:
-        catalog = list_documents(snapshot, query)
-    except QueryError as exc:  # year=abc: the message, and the unfiltered list
-        error = exc.message
-        state = HomeState(sort=state.sort)
-        catalog = list_documents(snapshot, DocumentQuery(sort=state.sort, size=PLANS_PER_PAGE))
-    last = max(1, math.ceil(catalog["total"] / PLANS_PER_PAGE))
-    current = catalog["page"]
-    shown = sorted({1, last, *range(max(1, current - 2), min(last, current + 2) + 1)})
-    links: list[dict[str, Any] | None] = []
-    for number in shown:
-        if links and links[-1] is not None and number - links[-1]["number"] > 1:
-            links.append(None)
-        links.append({"number": number, "url": state.url(page=number)})
-    pages = {"current": current, "last": last, "links": links,
-             "prev": state.url(page=current - 1) if current > 1 else None,
-             "next": state.url(page=current + 1) if current < last else None}
-    context = {
-        "state": SearchState(), "home": state, "examples": [(e, SearchState(q=e).url()) for e in EXAMPLES],
-        "result": None, "error": None, "catalog": catalog, "catalog_error": error, "pages": pages, "labels": LABELS,
-        "choices": {k: _choices(snapshot, k) for k in ("region", "level", "year", "kind")},
-        "sorts": [(key, label, state.url(sort=key)) for key, label in DOCUMENT_SORT_LABELS.items()],
-        "api_url": state.api_url(),
-        "downloads": {fmt: state.api_url(format=fmt) for fmt in ("csv", "xlsx")},
-    }
-    return _render(request, "search.html", context, 400 if error else 200)
 
 
 # -- documents ----------------------------------------------------------------------------
