@@ -4,7 +4,7 @@ names that contain it, ranked by document frequency (passages).
 
 Shape: {"prefix", "suggestions": [{"text", "kind": "word" | "theme" | "school", "passages"}]}.
 A word's frequency is Whoosh's document frequency in the words field (passages of the last
-commit); a theme's is the passages holding any of its terms, a school's the passages holding
+commit; a deleted passage counts until its segment is merged away); a theme's is the passages holding any of its terms, a school's the passages holding
 its name, both read from the served snapshot.
 """
 
