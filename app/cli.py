@@ -134,7 +134,7 @@ def matrix(
 
 def _theme_result(choose: Any, run: Any, documents: str | None) -> tuple[Any, dict[str, Any]]:
     """Resolve the theme(s) in the dictionary and run compare or matrix on the current index."""
-    from app.compare import parse_documents
+    from app.selection import parse_documents
     from app.snapshot import Snapshot
     from app.themes import load_themes
 

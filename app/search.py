@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from app.highlighting import highlight
+from app.mentions import countable
 from app.query import And, Filter, Node, Not, Or, Term, describe, parse, positive_terms
 from app.snapshot import Snapshot
 from indexer.cleaning import normalize
@@ -135,10 +136,11 @@ def score(snapshot: Snapshot, hits: np.ndarray, terms: list[Term]) -> np.ndarray
 
 
 def search(snapshot: Snapshot, request: SearchRequest) -> dict[str, Any]:
-    """The whole search: raises QueryError for bad syntax, never anything for no results."""
+    """The whole search: raises QueryError for bad syntax, never anything for no results.
+    Hits are countable passages only (app.mentions)."""
     node = request.node()
     terms = positive_terms(node)
-    hits = np.flatnonzero(evaluate(snapshot, node)).astype(np.int32)
+    hits = np.flatnonzero(evaluate(snapshot, node) & countable(snapshot)).astype(np.int32)
     scores = score(snapshot, hits, terms)
     needles = [t.needle for t in terms]
     plan_of_hit = snapshot.passage_plan[hits]

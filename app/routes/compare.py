@@ -11,7 +11,8 @@ from starlette.background import BackgroundTask
 
 from app import models
 from app.memory import trim
-from app.compare import compare, matrix, parse_documents
+from app.compare import compare, matrix
+from app.selection import parse_documents
 from app.export import (
     COMPARE_HEADER, CSV_TYPE, MATRIX_HEADER, XLSX_TYPE, compare_rows, compare_sheets, content_disposition,
     matrix_rows, matrix_sheets, to_csv, to_xlsx,
