@@ -19,6 +19,7 @@ from tests.conftest import SAMPLES, build_home
 
 HOSTILE = """恶意测试小学2024年工作计划
 一、安全教育<script>alert(1)</script>
+全体师生参加<script>alert(1)</script>演练。
 1.加强安全教育。<img src=x onerror="alert(2)">每周开展一次安全教育活动。
 2.家校协同<b onclick="alert(3)">家长</b>学校每学期至少一次，<style>body{display:none}</style>。
 """
