@@ -68,7 +68,7 @@ def _terms_sheet(result: dict[str, Any]) -> Sheet:
          t["term"], t["z"], t["count"], t["others"]]
         for column in result["columns"] for t in column["distinctive_terms"]
     ]
-    return "特征词", ["文档编号", "学校", "时期", "词", "z", "本计划次数", "其他计划次数"], rows
+    return "特色词语", ["文档编号", "学校", "时期", "词语", "z", "本计划次数", "其他计划次数"], rows
 
 
 def compare_sheets(result: dict[str, Any]) -> list[Sheet]:
@@ -148,7 +148,7 @@ def file_names(kind: str, label: str, extension: str) -> tuple[str, str]:
     label = _UNSAFE_NAME.sub("_", unicodedata.normalize("NFKC", label)).strip("._")[:60]
     ascii_label = re.sub(r"[^A-Za-z0-9_-]+", "", label).strip("_-")
     fallback = f"plans-{kind}{'-' + ascii_label if ascii_label else ''}.{extension}"
-    chinese = {"compare": "主题对比", "matrix": "主题矩阵"}.get(kind, kind)
+    chinese = {"compare": "主题比较", "matrix": "主题矩阵"}.get(kind, kind)  # app.vocabulary
     return fallback, f"{chinese}{'-' + label if label else ''}.{extension}"
 
 
@@ -184,7 +184,7 @@ def compare_table(result: dict[str, Any], excerpt: int = 80) -> str:
                 text = p["text"].replace("\n", " ")
                 lines.append(f"  最相关：[{section_path(p['section'])}] {text[:excerpt]}{'…' if len(text) > excerpt else ''}")
         if column["distinctive_terms"]:
-            lines.append("  特征词：" + "、".join(f"{t['term']}({t['z']:.1f})" for t in column["distinctive_terms"]))
+            lines.append("  特色词语：" + "、".join(f"{t['term']}({t['z']:.1f})" for t in column["distinctive_terms"]))
         for c in column["commitments"]:
             lines.append(f"  · {c['text'].replace(chr(10), ' ')}")
     return "\n".join(lines) + "\n"

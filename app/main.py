@@ -19,6 +19,7 @@ from app.query import QueryError
 from app.routes import admin, api, pages
 from app.security import SecurityHeaders
 from app.routes import compare as compare_routes
+from app.routes import compare_pages
 from app.snapshot import SnapshotHolder
 from app.themes import load_themes
 from indexer.settings import Settings, get_settings
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(admin.router)
     app.include_router(compare_routes.router)
+    app.include_router(compare_pages.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     app.state.templates = pages.build_templates()

@@ -89,3 +89,20 @@ def countable_passages(settings: Settings) -> list[tuple[Plan, Passage]]:
                 continue
         out.append((plan, passage))
     return out
+
+
+def is_countable(snapshot: Snapshot, i: int) -> bool:
+    """countable_passages' rule on one passage of a snapshot (heading rank read as heading_lengths > 0)."""
+    import re
+
+    from indexer.cleaning import normalize
+
+    section = snapshot.sections[i]
+    if not snapshot.heading_lengths[i] or not section:
+        return True
+    letters = lambda text: re.sub(r"[\W_]+", "", normalize(text))  # noqa: E731
+    if letters(snapshot.texts[i]) != letters(section[-1]):
+        return True
+    after = i + 1
+    return not (after < snapshot.size and snapshot.passage_plan[after] == snapshot.passage_plan[i]
+                and tuple(snapshot.sections[after][: len(section)]) == tuple(section))

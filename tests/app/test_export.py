@@ -105,9 +105,9 @@ def test_matrix_xlsx_holds_the_same_rows_as_the_csv(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize(("url", "params", "ascii_name", "utf8_name"), [
-    ("/api/compare", {"theme": "劳动教育", "format": "csv"}, "plans-compare.csv", "主题对比-劳动教育.csv"),
-    ("/api/compare", {"theme": "劳动教育", "format": "xlsx"}, "plans-compare.xlsx", "主题对比-劳动教育.xlsx"),
-    ("/api/compare", {"theme": 'STEAM OR "a/b"', "format": "csv"}, "plans-compare-STEAM_OR_a_b.csv", "主题对比-STEAM_OR_a_b.csv"),
+    ("/api/compare", {"theme": "劳动教育", "format": "csv"}, "plans-compare.csv", "主题比较-劳动教育.csv"),
+    ("/api/compare", {"theme": "劳动教育", "format": "xlsx"}, "plans-compare.xlsx", "主题比较-劳动教育.xlsx"),
+    ("/api/compare", {"theme": 'STEAM OR "a/b"', "format": "csv"}, "plans-compare-STEAM_OR_a_b.csv", "主题比较-STEAM_OR_a_b.csv"),
     ("/api/matrix", {"format": "csv"}, "plans-matrix.csv", "主题矩阵.csv"),
     ("/api/matrix", {"themes": "美育,劳动教育", "format": "xlsx"}, "plans-matrix.xlsx", "主题矩阵-美育_劳动教育.xlsx"),
 ])
