@@ -4,7 +4,7 @@ The summary is the compare page's first table and /api/compare/summary: the cove
 app.compare (same hits, same mentions) without the passages, terms and commitments, so it
 stays light at thousands of plans. Shape:
     {"theme", "filters", "documents", "mentioning", "chars", "matched_chars", "share",
-     "mentions", "sort", "order", "page", "size", "pages",
+     "mentions", "sort", "order", "page", "size", "pages", "order_ids" (every row's plan id, sorted),
      "rows": [{"document": plan_summary, "status", "passages", "share", "mentions",
                "per_10k", "in_heading", "heading_depth"}]}
 `share` at the top is the theme's share of all the selected plans' characters.
@@ -81,4 +81,5 @@ def summary(snapshot: Snapshot, theme: Theme, document_ids: Sequence[int] | None
         "mentions": int(counted[inside].sum()),
         "sort": sort, "order": order, "page": page, "size": size, "pages": pages,
         "rows": shown,
+        "order_ids": [r["document"]["document_id"] for r in rows],
     }

@@ -246,3 +246,4 @@ class CompareSummary(BaseModel):
     size: int
     pages: int
     rows: list[SummaryRow] = Field(description="One per selected plan, this page only.")
+    order_ids: list[int] = Field(description="Every selected plan's id in the table's order (all pages).")

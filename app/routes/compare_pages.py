@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from app.compare import compare, matrix, plan_selection
+from app.compare import compare, matrix
 from app.compare_summary import SORTS, summary
 from app.query import QueryError
 from app.routes.api import SnapshotDep
@@ -23,6 +23,7 @@ from app.search import plan_summary
 from app.selection import FILTERS, select_plans
 from app.snapshot import Snapshot
 from app.themes import Theme
+from app.vocabulary import LABELS
 
 router = APIRouter(include_in_schema=False)
 MAX_CARDS = 12
@@ -30,8 +31,8 @@ ROWS_PER_PAGE = 50
 MATRIX_PLANS = 25  # matrix columns per page
 PASSAGES_PER_COLUMN = 8  # the cards show the best few; the document page has them all
 HEAT_LEVELS = 5
-SORT_LABELS = {"school": "学校", "period": "时期", "passages": "匹配段落", "mentions": "提及次数",
-               "per_10k": "每万字提及", "prominence": "标题中出现"}
+SORT_LABELS = {"school": LABELS["school"], "period": LABELS["period"], "passages": LABELS["passages"],
+               "mentions": LABELS["mentions"], "per_10k": LABELS["per_10k"], "prominence": LABELS["in_heading"]}
 
 
 @dataclass(frozen=True)
@@ -103,12 +104,12 @@ def compare_page(
     )
     context: dict[str, Any] = {"state": state, "themes": book.listing()["themes"], "error": None, "summary": None,
                                "comparison": None, "notice": None, "api_url": None, "picked": set(picked),
-                               "empty_pick": bool(pick) and not picked}
+                               "empty_pick": pick == "1" and not picked, "pick_all": pick == "all"}
     status = 200
     if state.asked:
         try:
             resolved = book.resolve(state.asked)
-            context.update(_summary_view(snapshot, state, resolved, picked, context["empty_pick"]))
+            context.update(_summary_view(snapshot, state, resolved, picked, context["empty_pick"], context["pick_all"]))
             context["api_url"] = _url("/api/compare/summary", state.api_params())
         except QueryError as exc:
             context["error"] = _error_view(state.asked, exc)
@@ -124,9 +125,10 @@ def compare_page(
 
 
 def _summary_view(snapshot: Snapshot, state: CompareState, theme: Theme, picked: list[int],
-                  empty_pick: bool) -> dict[str, Any]:
+                  empty_pick: bool, pick_all: bool) -> dict[str, Any]:
     """The summary table and the cards: for the picked plans, else for a selection of at most
-    MAX_CARDS; none after an explicitly empty pick (never “nothing means everything”)."""
+    MAX_CARDS; none after an explicitly empty pick (never “nothing means everything”).
+    `pick_all` picks every plan of the selection, in the table's order."""
     ids = parse_cmp(state.documents) or None
     result = summary(snapshot, theme, ids, state.filters(), sort=state.sort, order=state.order,
                      page=state.page, size=ROWS_PER_PAGE)
@@ -143,12 +145,15 @@ def _summary_view(snapshot: Snapshot, state: CompareState, theme: Theme, picked:
                       "order": state.order if current else None,
                       "url": state.url(sort=key, order=flipped if current else ("asc" if key in ("school", "period") else "desc"))})
     out: dict[str, Any] = {"summary": result, "sorts": sorts, "pages": _pages(state, result["pages"])}
-    everything = ",".join(map(str, _selection_ids(snapshot, theme, ids, state)))
-    out["select_all_url"] = state.url(cmp=everything, page=state.page) if everything else None
+    if pick_all:
+        picked = result["order_ids"]
+        out["picked"] = set(picked)
+    unpicked = state.url(cmp="", page=state.page)
+    out["select_all_url"] = unpicked + ("&" if "?" in unpicked else "?") + "pick=all" if result["documents"] else None
     out["clear_pick_url"] = state.url(cmp="", page=state.page) if state.cmp else None
     on_page = {row["document"]["document_id"] for row in result["rows"]}
-    out["picked_elsewhere"] = [i for i in picked if i not in on_page]
-    cards = picked or (_selection_ids(snapshot, theme, ids, state) if result["documents"] <= MAX_CARDS and not empty_pick else [])
+    out["picked_elsewhere"] = [] if pick_all else [i for i in picked if i not in on_page]  # all: not carried
+    cards = picked or (result["order_ids"] if result["documents"] <= MAX_CARDS and not empty_pick else [])
     if len(cards) > MAX_CARDS:
         out["notice"] = f"已选 {len(cards)} 份计划，并排比较最多 {MAX_CARDS} 份：下面显示所选的前 {MAX_CARDS} 份。请在上表中少选几份，或缩小筛选范围。"
         cards = cards[:MAX_CARDS]
@@ -161,10 +166,6 @@ def _summary_view(snapshot: Snapshot, state: CompareState, theme: Theme, picked:
     downloads = {**state.api_params(), "documents": format_cmp(cards) or state.documents or None}
     out["downloads"] = {fmt: _url("/api/compare", {**downloads, "format": fmt}) for fmt in ("csv", "xlsx")}
     return out
-
-
-def _selection_ids(snapshot: Snapshot, theme: Theme, ids: list[int] | None, state: CompareState) -> list[int]:
-    return [snapshot.plans[p]["id"] for p in plan_selection(snapshot, theme, ids, state.filters())]
 
 
 def _pages(state: CompareState, last: int) -> dict[str, Any]:

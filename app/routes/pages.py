@@ -25,6 +25,7 @@ from app.query import FIELD_LABELS, QueryError, parse
 from app.routes.api import SnapshotDep
 from app.search import ALL, FACETS, SearchRequest, search
 from app.snapshot import Snapshot
+from app.vocabulary import LABELS
 from app.routes.tray import carry_cmp, format_cmp, parse_cmp, tray, tray_toggle
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -53,7 +54,7 @@ def build_templates() -> Jinja2Templates:
     env.filters["crumbs"] = lambda section: " › ".join(section)
     env.filters["percent"] = lambda share: f"{share * 100:.1f}%"
     env.filters["carry_cmp"] = lambda url, request: carry_cmp(request, url)
-    env.globals.update(tray=tray, tray_toggle=tray_toggle)
+    env.globals.update(tray=tray, tray_toggle=tray_toggle, words=LABELS)
     return Jinja2Templates(env=env)
 
 
