@@ -193,9 +193,12 @@ def matrix(snapshot: Snapshot, themes: Sequence[Theme], document_ids: Sequence[i
     """Themes × plans: {"themes", "filters", "documents": [plan…], "rows": [{"theme", "cells": [...]}]}."""
     filters = clean_filters(filters or {})
     plans = select_plans(snapshot, document_ids, filters)  # a theme's own filters never narrow the matrix's plans
+    selected = np.zeros(len(snapshot.plans), bool)
+    selected[np.asarray(plans, np.int64)] = True
     rows = []
     for theme in themes:
         hits = theme_passages(snapshot, theme)
+        hits = hits[selected[snapshot.passage_plan[hits]]]  # only the selected plans' passages are counted
         counted = mention_counts(snapshot, hits, theme.needles).counts
         cells = [{"document_id": snapshot.plans[p]["id"], **cover}
                  for p, cover in zip(plans, coverages(snapshot, hits, counted, plans))]

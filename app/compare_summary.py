@@ -51,7 +51,10 @@ def summary(snapshot: Snapshot, theme: Theme, document_ids: Sequence[int] | None
         order = "desc"
     filters = clean_filters(filters or {})
     plans = plan_selection(snapshot, theme, document_ids, filters)
+    selected = np.zeros(len(snapshot.plans), bool)
+    selected[np.asarray(plans, np.int64)] = True
     hits = theme_passages(snapshot, theme)
+    hits = hits[selected[snapshot.passage_plan[hits]]]  # only the selected plans' passages are counted
     headings = theme_passages(snapshot, theme, headings=True)
     heading_slices, heading_list = plan_slices(snapshot, headings, plans), headings.tolist()
     counted = mention_counts(snapshot, hits, theme.needles).counts
@@ -63,10 +66,7 @@ def summary(snapshot: Snapshot, theme: Theme, document_ids: Sequence[int] | None
                      **cover, "in_heading": seen["in_heading"], "heading_depth": seen["heading_depth"]})
     rows.sort(key=_sort_key(sort), reverse=order == "desc")
     chars = int(snapshot.plan_chars[plans].sum()) if plans else 0
-    selected = np.zeros(len(snapshot.plans), bool)
-    selected[np.asarray(plans, np.int64)] = True
-    inside = selected[snapshot.passage_plan[hits]]
-    matched = int(snapshot.lengths[hits][inside].sum())
+    matched = int(snapshot.lengths[hits].sum())
     pages = max(1, math.ceil(len(rows) / size)) if size else 1
     page = min(max(page, 1), pages)
     shown = rows[(page - 1) * size : page * size] if size else rows
@@ -78,7 +78,7 @@ def summary(snapshot: Snapshot, theme: Theme, document_ids: Sequence[int] | None
         "chars": chars,
         "matched_chars": matched,
         "share": round(matched / chars, 4) if chars else 0.0,
-        "mentions": int(counted[inside].sum()),
+        "mentions": int(counted.sum()),
         "sort": sort, "order": order, "page": page, "size": size, "pages": pages,
         "rows": shown,
         "order_ids": [r["document"]["document_id"] for r in rows],
