@@ -13,8 +13,11 @@ each plan is marked `most_relevant`.
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_left
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -46,6 +49,46 @@ def theme_passages(snapshot: Snapshot, theme: Theme, *, headings: bool = False) 
     mask = evaluate(snapshot, terms) if terms is not None else np.zeros(snapshot.size, bool)
     mask &= (snapshot.heading_lengths > 0) if headings else countable(snapshot)
     return np.flatnonzero(mask).astype(np.int32)
+
+
+@dataclass(frozen=True)
+class ThemeCounts:
+    """A theme's countable passages over the whole snapshot with their mentions, and its
+    matching heading passages: what the summary and the matrix count, whatever the selection."""
+
+    hits: np.ndarray  # int32, sorted
+    mentions: np.ndarray  # int64, one per hit
+    headings: np.ndarray  # int32, sorted
+
+    def within(self, snapshot: Snapshot, plans: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(hits, mentions) of the given plans only."""
+        selected = np.zeros(len(snapshot.plans), bool)
+        selected[np.asarray(plans, np.int64)] = True
+        keep = selected[snapshot.passage_plan[self.hits]]
+        return self.hits[keep], self.mentions[keep]
+
+
+THEME_CACHE = 32  # themes whose counts a snapshot keeps (a few hundred KB each at 2,000 plans)
+
+
+def theme_counts(snapshot: Snapshot, theme: Theme) -> ThemeCounts:
+    """ThemeCounts, remembered per snapshot for the last THEME_CACHE themes (by their terms)."""
+    cache: OrderedDict[Any, ThemeCounts] = snapshot.derived.setdefault("compare:theme-counts", OrderedDict())
+    lock: threading.Lock = snapshot.derived.setdefault("compare:theme-counts-lock", threading.Lock())
+    key = split_filters(theme.node)[0]
+    with lock:
+        found = cache.get(key)
+        if found is not None:
+            cache.move_to_end(key)
+            return found
+    hits = theme_passages(snapshot, theme)
+    found = ThemeCounts(hits, mention_counts(snapshot, hits, theme.needles).counts,
+                        theme_passages(snapshot, theme, headings=True))
+    with lock:
+        cache[key] = found
+        while len(cache) > THEME_CACHE:
+            cache.popitem(last=False)
+    return found
 
 
 def plan_selection(snapshot: Snapshot, theme: Theme | None, document_ids: Sequence[int] | None,
@@ -193,13 +236,9 @@ def matrix(snapshot: Snapshot, themes: Sequence[Theme], document_ids: Sequence[i
     """Themes × plans: {"themes", "filters", "documents": [plan…], "rows": [{"theme", "cells": [...]}]}."""
     filters = clean_filters(filters or {})
     plans = select_plans(snapshot, document_ids, filters)  # a theme's own filters never narrow the matrix's plans
-    selected = np.zeros(len(snapshot.plans), bool)
-    selected[np.asarray(plans, np.int64)] = True
     rows = []
     for theme in themes:
-        hits = theme_passages(snapshot, theme)
-        hits = hits[selected[snapshot.passage_plan[hits]]]  # only the selected plans' passages are counted
-        counted = mention_counts(snapshot, hits, theme.needles).counts
+        hits, counted = theme_counts(snapshot, theme).within(snapshot, plans)
         cells = [{"document_id": snapshot.plans[p]["id"], **cover}
                  for p, cover in zip(plans, coverages(snapshot, hits, counted, plans))]
         rows.append({"theme": theme.name, "cells": cells})

@@ -16,11 +16,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
-from app.compare import MENTIONED, NOT_MENTIONED, coverages, plan_selection, plan_slices, prominence, theme_passages
+from app.compare import MENTIONED, NOT_MENTIONED, coverages, plan_selection, plan_slices, prominence, theme_counts
 from app.memory import gc_paused
-from app.mentions import mention_counts
 from app.search import plan_summary
 from app.selection import clean_filters
 from app.snapshot import Snapshot
@@ -51,17 +48,14 @@ def summary(snapshot: Snapshot, theme: Theme, document_ids: Sequence[int] | None
         order = "desc"
     filters = clean_filters(filters or {})
     plans = plan_selection(snapshot, theme, document_ids, filters)
-    selected = np.zeros(len(snapshot.plans), bool)
-    selected[np.asarray(plans, np.int64)] = True
-    hits = theme_passages(snapshot, theme)
-    hits = hits[selected[snapshot.passage_plan[hits]]]  # only the selected plans' passages are counted
-    headings = theme_passages(snapshot, theme, headings=True)
-    heading_slices, heading_list = plan_slices(snapshot, headings, plans), headings.tolist()
-    counted = mention_counts(snapshot, hits, theme.needles).counts
+    counts = theme_counts(snapshot, theme)
+    hits, counted = counts.within(snapshot, plans)
+    heading_slices, heading_list = plan_slices(snapshot, counts.headings, plans), counts.headings.tolist()
     needles = theme.needles
     rows = []
     for p, cover in zip(plans, coverages(snapshot, hits, counted, plans)):
-        seen = prominence(snapshot, p, [], needles, heading_list[heading_slices[p]])
+        named = heading_list[heading_slices[p]]
+        seen = prominence(snapshot, p, [], needles, named) if named else {"in_heading": False, "heading_depth": None}
         rows.append({"document": plan_summary(snapshot.plans[p]), "status": MENTIONED if cover["passages"] else NOT_MENTIONED,
                      **cover, "in_heading": seen["in_heading"], "heading_depth": seen["heading_depth"]})
     rows.sort(key=_sort_key(sort), reverse=order == "desc")
