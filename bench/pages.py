@@ -37,8 +37,10 @@ PAGES = [
     ("compare, last summary page", "/compare?theme=" + quote("劳动教育") + "&page=40"),
     ("compare, no theme (matrix only)", "/compare"),
     ("compare, matrix last page", "/compare?mpage=80"),
-    ("compare, regional filter in the theme", "/compare?q=" + quote("劳动教育 region:青岛")),
+    ("compare, regional filter in the theme (232 plans)", "/compare?q=" + quote("劳动教育 region:渭南")),
+    ("compare, a new query each load (nothing cached)", "/compare?q=" + quote("教师 -") + "{run}"),
 ]
+FRESH = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉"  # {run}: a term no load has asked before
 
 
 def _port() -> int:
@@ -78,8 +80,8 @@ def measure(plans: int, runs: int, var: Path) -> dict[str, Any]:
             page.goto(base + "/compare")  # warm: the snapshot's caches and the first theme
             for name, path in PAGES:
                 sizes, timings = [], []
-                for _ in range(runs):
-                    response = page.goto(base + path, wait_until="load")
+                for run in range(runs):
+                    response = page.goto(base + path.replace("{run}", quote(FRESH[run % len(FRESH)])), wait_until="load")
                     assert response is not None and response.ok, (path, response and response.status)
                     sizes.append(len(response.body()))
                     timings.append(page.evaluate("""() => { const t = performance.getEntriesByType('navigation')[0];
