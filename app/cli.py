@@ -118,8 +118,9 @@ def _write_export(kind: str, label: str, fmt: str, result: dict[str, Any], outpu
         rows = export.compare_rows(result) if kind == "compare" else export.matrix_rows(result)
         data = export.to_csv(export.COMPARE_HEADER if kind == "compare" else export.MATRIX_HEADER, rows)
     else:
-        sheets = export.compare_sheets(result) if kind == "compare" else export.matrix_sheets(result)
-        data = export.to_xlsx(sheets)
+        from app.compare_export import compare_workbook, matrix_workbook
+
+        data = compare_workbook(result) if kind == "compare" else matrix_workbook(result)
         output = output or Path(export.file_names(kind, label, "xlsx")[1])
     if output is None:
         sys.stdout.buffer.write(data)
@@ -166,7 +167,7 @@ def matrix(
 
 def _theme_result(choose: Any, run: Any, documents: str | None) -> tuple[Any, dict[str, Any]]:
     """Resolve the theme(s) in the dictionary and run compare or matrix on the current index."""
-    from app.compare import parse_documents
+    from app.selection import parse_documents
     from app.snapshot import Snapshot
     from app.themes import load_themes
 

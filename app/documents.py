@@ -12,7 +12,9 @@ import numpy as np
 from app.anchors import plan_anchors
 from app.facets import split_values, value_filter
 from app.highlighting import highlight
+from app.mentions import count_mentions, countable, split_filters
 from app.query import parse, positive_terms
+from app.search import evaluate
 from app.snapshot import Snapshot
 
 PUBLIC_FIELDS = (
@@ -99,13 +101,16 @@ def list_documents(snapshot: Snapshot, query: DocumentQuery | None = None) -> di
 def get_document(snapshot: Snapshot, document_id: int, *, q: str | None = None) -> dict[str, Any]:
     """One plan: summary, outline [{"rank", "title", "passage_id"}], passages in order.
 
-    With `q`, each passage also carries `highlight` for the query's needles and `matches`
-    (how many of them it contains), so a page can mark what the user searched for.
+    With `q`, each passage also carries `highlight` for the query's needles and `matches`: its
+    mentions when it is a hit of the query's terms (app.mentions; the query's plan filters
+    are ignored here: the plan is already chosen), else 0.
     """
     plan_index = snapshot.plan_by_id.get(document_id)
     if plan_index is None:
         raise DocumentNotFound(document_id)
-    needles = [t.needle for t in positive_terms(parse(q))] if q else []
+    terms = split_filters(parse(q))[0] if q else None
+    needles = [t.needle for t in positive_terms(terms)] if terms is not None else []
+    hit = evaluate(snapshot, terms) & countable(snapshot) if terms is not None else None
     passages, outline = [], []
     seen: set[tuple[str, ...]] = set()
     anchors = plan_anchors(snapshot, plan_index)
@@ -125,6 +130,6 @@ def get_document(snapshot: Snapshot, document_id: int, *, q: str | None = None) 
         }
         if needles:
             item["highlight"] = highlight(snapshot.texts[i], snapshot.normalized[i], needles)
-            item["matches"] = sum(snapshot.normalized[i].count(n) for n in needles)
+            item["matches"] = count_mentions(snapshot.normalized[i], needles) if hit is not None and hit[i] else 0
         passages.append(item)
     return {**document_summary(snapshot, plan_index), "outline": outline, "passages": passages}

@@ -1,4 +1,5 @@
-"""The comparison and the matrix as CSV, XLSX and terminal tables, built from their JSON.
+"""The comparison and the matrix as CSV and terminal tables, built from their JSON; the
+generic XLSX writer (the formatted comparison and matrix workbooks are app.compare_export).
 
 Every comparison row cites school, period, section path and passage text. Cells that would
 start a spreadsheet formula (= + - @, tab, CR) are written as text: a leading ' in CSV, a
@@ -50,32 +51,6 @@ def compare_rows(result: dict[str, Any]) -> list[Row]:
     return rows
 
 
-def _commitment_sheet(result: dict[str, Any]) -> Sheet:
-    rows: list[Row] = []
-    for column in result["columns"]:
-        sections = {p["id"]: section_path(p["section"]) for p in column["passages"]}
-        doc = column["document"]
-        for c in column["commitments"]:
-            rows.append([result["theme"]["name"], doc["document_id"], doc["school"], doc["period"], c["passage_id"],
-                         sections.get(c["passage_id"], ""), "是" if c["mentions_theme"] else "", c["text"]])
-    header = ["主题", "文档编号", "学校", "时期", "段落编号", "章节路径", "句中含主题词", "量化承诺"]
-    return "量化承诺", header, rows
-
-
-def _terms_sheet(result: dict[str, Any]) -> Sheet:
-    rows: list[Row] = [
-        [column["document"]["document_id"], column["document"]["school"], column["document"]["period"],
-         t["term"], t["z"], t["count"], t["others"]]
-        for column in result["columns"] for t in column["distinctive_terms"]
-    ]
-    return "特征词", ["文档编号", "学校", "时期", "词", "z", "本计划次数", "其他计划次数"], rows
-
-
-def compare_sheets(result: dict[str, Any]) -> list[Sheet]:
-    """The passages (the same rows as the CSV), then the commitments and the distinctive terms."""
-    return [("对比", COMPARE_HEADER, compare_rows(result)), _commitment_sheet(result), _terms_sheet(result)]
-
-
 def matrix_rows(result: dict[str, Any]) -> list[Row]:
     """One row per theme × plan, zeros included."""
     plans = {d["document_id"]: [d[k] for k in _PLAN_FIELDS] for d in result["documents"]}
@@ -83,13 +58,6 @@ def matrix_rows(result: dict[str, Any]) -> list[Row]:
         [row["theme"], *plans[cell["document_id"]], cell["passages"], cell["mentions"], cell["share"], cell["per_10k"]]
         for row in result["rows"] for cell in row["cells"]
     ]
-
-
-def matrix_sheets(result: dict[str, Any]) -> list[Sheet]:
-    """The long table (the same rows as the CSV), then mentions as a themes × plans grid."""
-    header = ["主题", *[_plan_label(d) for d in result["documents"]]]
-    grid: list[Row] = [[row["theme"], *[c["mentions"] for c in row["cells"]]] for row in result["rows"]]
-    return [("矩阵", MATRIX_HEADER, matrix_rows(result)), ("提及次数", header, grid)]
 
 
 def _plan_label(document: dict[str, Any]) -> str:
@@ -148,7 +116,7 @@ def file_names(kind: str, label: str, extension: str) -> tuple[str, str]:
     label = _UNSAFE_NAME.sub("_", unicodedata.normalize("NFKC", label)).strip("._")[:60]
     ascii_label = re.sub(r"[^A-Za-z0-9_-]+", "", label).strip("_-")
     fallback = f"plans-{kind}{'-' + ascii_label if ascii_label else ''}.{extension}"
-    chinese = {"compare": "主题对比", "matrix": "主题矩阵", "search": "检索结果", "documents": "计划列表"}.get(kind, kind)
+    chinese = {"compare": "主题比较", "matrix": "主题矩阵", "search": "检索结果", "documents": "计划列表"}.get(kind, kind)  # app.vocabulary
     return fallback, f"{chinese}{'-' + label if label else ''}.{extension}"
 
 
@@ -184,7 +152,7 @@ def compare_table(result: dict[str, Any], excerpt: int = 80) -> str:
                 text = p["text"].replace("\n", " ")
                 lines.append(f"  最相关：[{section_path(p['section'])}] {text[:excerpt]}{'…' if len(text) > excerpt else ''}")
         if column["distinctive_terms"]:
-            lines.append("  特征词：" + "、".join(f"{t['term']}({t['z']:.1f})" for t in column["distinctive_terms"]))
+            lines.append("  特色词语：" + "、".join(f"{t['term']}({t['z']:.1f})" for t in column["distinctive_terms"]))
         for c in column["commitments"]:
             lines.append(f"  · {c['text'].replace(chr(10), ' ')}")
     return "\n".join(lines) + "\n"

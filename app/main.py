@@ -21,6 +21,7 @@ from app.routes import admin, api, pages
 from app.security import SecurityHeaders
 from app.routes import compare as compare_routes
 from app.routes import suggest as suggest_routes
+from app.routes import compare_pages
 from app.snapshot import SnapshotHolder
 from app.themes import load_themes
 from indexer.settings import Settings, get_settings
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(compare_routes.router)
     app.include_router(suggest_routes.router)
+    app.include_router(compare_pages.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     app.state.templates = pages.build_templates()

@@ -172,7 +172,7 @@ class Prominence(BaseModel):
 
 
 class Coverage(BaseModel):
-    passages: int = Field(description="Matching passages.")
+    passages: int = Field(description="Matching passages (countable passages matching the theme's terms; see the README, \"What counts as a hit\").")
     share: float = Field(description="Characters of the matching passages / characters of the plan.")
     mentions: int = Field(description="Occurrences of the theme's terms (overlapping matches merged: one per <mark>).")
     per_10k: float = Field(description="Mentions per 10,000 characters of the plan.")
@@ -202,7 +202,7 @@ class Commitment(BaseModel):
 
 class Column(BaseModel):
     document: PlanFields
-    status: str = Field(description="提及, or 未提及 for a plan with no matching passage (an explicit empty column).")
+    status: str = Field(description="提及, or 未提及 for a selected plan with no matching passage (an explicit empty column); a theme's filters select columns, never make one 未提及.")
     coverage: ColumnCoverage
     passages: list[ThemePassage] = Field(description="Matching passages in document order (the best `per_column` when set).")
     passages_omitted: int = Field(description="Matching passages left out by `per_column` (0 when all are shown).")
@@ -251,3 +251,28 @@ class Suggestion(BaseModel):
 class Suggestions(BaseModel):
     prefix: str
     suggestions: list[Suggestion]
+
+
+class SummaryRow(Coverage):
+    document: PlanFields
+    status: str = Field(description="提及, or 未提及 for a selected plan with no matching passage.")
+    in_heading: bool = Field(description="A heading of the plan names the theme.")
+    heading_depth: int | None = Field(description="Shallowest such heading: 0 = plan title, 1 = chapter …; null if none.")
+
+
+class CompareSummary(BaseModel):
+    theme: ThemeInfo
+    filters: dict[str, str]
+    documents: int = Field(description="Selected plans (all pages).")
+    mentioning: int = Field(description="Selected plans with at least one matching passage.")
+    chars: int = Field(description="Characters of all the selected plans.")
+    matched_chars: int = Field(description="Characters of their matching passages.")
+    share: float = Field(description="The theme's share of the selection: matched_chars / chars.")
+    mentions: int = Field(description="Mentions over the whole selection.")
+    sort: str
+    order: str
+    page: int
+    size: int
+    pages: int
+    rows: list[SummaryRow] = Field(description="One per selected plan, this page only.")
+    order_ids: list[int] = Field(description="Every selected plan's id in the table's order (all pages).")

@@ -28,6 +28,7 @@ from app.facets import FACETS as FACET_CLASSES
 from app.facets import plan_field, split_values, value_filter  # noqa: F401  (plan_field: bench/fts5.py)
 from app.highlighting import highlight
 from app.loose import Projection, project, projection
+from app.mentions import countable
 from app.query import And, Filter, Node, Not, Or, Term, describe, parse, positive_terms
 from app.snapshot import Hits, Snapshot
 from indexer.cleaning import normalize
@@ -187,7 +188,7 @@ def run(snapshot: Snapshot, request: SearchRequest) -> Run:
     node = And((base, *[n for n in chosen.values() if n])) if chosen else base
     loose = projection(snapshot) if request.match == "loose" else None
     find: Finder = (lambda needle: loose.find(needle)[0]) if loose else snapshot.find
-    base_mask = evaluate(snapshot, base, find)
+    base_mask = evaluate(snapshot, base, find) & countable(snapshot)
     masks = {name: evaluate(snapshot, n, find) for name, n in chosen.items() if n}
     mask = base_mask.copy()
     for extra in masks.values():

@@ -69,3 +69,40 @@ def catalog_passages(settings: Settings) -> list[tuple[Plan, Passage]]:
         session.expunge_all()
     engine.dispose()
     return [(plan, passage) for plan, passage in rows]
+
+
+def countable_passages(settings: Settings) -> list[tuple[Plan, Passage]]:
+    """catalog_passages without the heading-only passages whose section goes on after them
+    (README, "What counts as a hit"): written from the catalog, apart from app.mentions."""
+    import re
+
+    from indexer.cleaning import normalize
+
+    rows = catalog_passages(settings)
+    letters = lambda text: re.sub(r"[\W_]+", "", normalize(text))  # noqa: E731
+    out = []
+    for k, (plan, passage) in enumerate(rows):
+        section = list(passage.section or [])
+        if passage.heading_rank is not None and section and letters(passage.text) == letters(section[-1]):
+            following = rows[k + 1] if k + 1 < len(rows) else None
+            if following is not None and following[0].id == plan.id and list(following[1].section[: len(section)]) == section:
+                continue
+        out.append((plan, passage))
+    return out
+
+
+def is_countable(snapshot: Snapshot, i: int) -> bool:
+    """countable_passages' rule on one passage of a snapshot (heading rank read as heading_lengths > 0)."""
+    import re
+
+    from indexer.cleaning import normalize
+
+    section = snapshot.sections[i]
+    if not snapshot.heading_lengths[i] or not section:
+        return True
+    letters = lambda text: re.sub(r"[\W_]+", "", normalize(text))  # noqa: E731
+    if letters(snapshot.texts[i]) != letters(section[-1]):
+        return True
+    after = i + 1
+    return not (after < snapshot.size and snapshot.passage_plan[after] == snapshot.passage_plan[i]
+                and tuple(snapshot.sections[after][: len(section)]) == tuple(section))

@@ -20,8 +20,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from app.compare import compare, matrix
-from app.documents import DOCUMENT_SORTS, DocumentNotFound, get_document, list_documents
+from app.documents import DOCUMENT_SORTS, DocumentNotFound, get_document
 from app.facets import split_values
 from app.query import FIELD_LABELS, QueryError, parse
 from app.routes.api import SnapshotDep
@@ -29,8 +28,8 @@ from app.routes.home import HomeState, home_context
 from app.search import ALL, FACETS, SearchRequest, search
 from app.search_export import LABELS
 from app.snapshot import Snapshot
-from app.routes.compare import ThemesDep
-from app.themes import Theme
+from app.vocabulary import LABELS as WORDS
+from app.routes.tray import carry_cmp, format_cmp, parse_cmp, tray, tray_toggle
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
@@ -39,7 +38,6 @@ GROUPS_PER_PAGE = 10
 PER_GROUP_CHOICES = (3, ALL)
 FACET_TOP = 8  # values a facet shows before "更多"
 EXAMPLES = ("劳动教育", "\"课后服务\" year:2024", "心理 OR 心育", "劳动 -家务", "双减 region:淄博", "德")
-HEAT_LEVELS = 5
 DOCUMENT_FIELDS = (
     ("school", "学校或单位"), ("region", "地区"), ("level", "学段"), ("period", "时期"), ("term", "学期"),
     ("issuer", "发布单位"), ("published", "发布日期"), ("chars", "字数"), ("passage_count", "段落数"), ("file", "文件"),
@@ -59,6 +57,8 @@ def build_templates() -> Jinja2Templates:
     )
     env.filters["crumbs"] = lambda section: " › ".join(section)
     env.filters["percent"] = lambda share: f"{share * 100:.1f}%"
+    env.filters["carry_cmp"] = lambda url, request: carry_cmp(request, url)
+    env.globals.update(tray=tray, tray_toggle=tray_toggle, words=WORDS)
     return Jinja2Templates(env=env)
 
 
@@ -103,6 +103,7 @@ class SearchState:
     match: str = "exact"
     more: str = ""  # the facet whose "更多" list is open, and the text its values are searched for
     more_q: str = ""
+    cmp: str = ""  # the comparison tray (app.routes.tray), carried by every link
 
     def url(self, **changes: Any) -> str:
         """This state's URL with `changes`; any change but the page itself goes back to page 1."""
@@ -121,6 +122,7 @@ class SearchState:
     def api_url(self, **extra: Any) -> str:
         params = {**asdict(self), "size": GROUPS_PER_PAGE, **extra}
         params.pop("more"), params.pop("more_q")
+        params["cmp"] = None
         if params["match"] == "exact":
             params["match"] = None
         if extra.get("format"):
@@ -188,7 +190,7 @@ def _search_context(snapshot: Snapshot, state: SearchState) -> tuple[dict[str, A
         context["error"] = _error_view(state.q, exc)
         return context, 400
     for group in result["groups"]:
-        group["url"] = _url(f"/documents/{group['document_id']}", {"q": state.q})
+        group["url"] = _url(f"/documents/{group['document_id']}", {"q": state.q, "cmp": state.cmp})
     context.update(
         result=result,
         facets=_facet_view(state, result["facets"]),
@@ -237,6 +239,7 @@ def search_page(
     match: str = "exact",
     more: str = "",
     more_q: str = "",
+    cmp: str = "",
 ) -> HTMLResponse:
     if not q.strip():
         home = HomeState(
@@ -250,7 +253,7 @@ def search_page(
         q=q, school=tuple(split_values(school)), year=tuple(split_values(year)), region=tuple(split_values(region)),
         level=tuple(split_values(level)), page=_int(page, 1, 1, 10_000), sort=sort if sort == "year" else "relevance",
         per_group=_int(per_group, 3, 0, 10_000), match="loose" if match == "loose" else "exact",
-        more=more if more in FACETS else "", more_q=more_q[:100],
+        more=more if more in FACETS else "", more_q=more_q[:100], cmp=format_cmp(parse_cmp(cmp)),
     )
     context, status = _search_context(snapshot, state)
     return _render(request, "search.html", context, status)
@@ -284,102 +287,7 @@ def document_page(request: Request, snapshot: SnapshotDep, document_id: str, q: 
         "query_error": error,
         "hits": hits,
         "mentions": sum(p["matches"] for p in hits),
-        "search_url": SearchState(q=q.strip()).url() if q.strip() else None,
+        "search_url": carry_cmp(request, SearchState(q=q.strip()).url()) if q.strip() else None,
         "api_url": _url(f"/api/documents/{document['id']}", {"q": q.strip()}),
     }
     return _render(request, "document.html", context)
-
-
-# -- compare ------------------------------------------------------------------------------
-
-
-def _bar_class(share: float, top: float) -> str:
-    """Coverage bar width as a class w0..w100 (steps of 5), relative to the widest column."""
-    if share <= 0 or top <= 0:
-        return "w0"
-    return f"w{max(5, round(share / top * 20) * 5)}"
-
-
-def _heat_classes(values: list[float]) -> dict[float, str]:
-    """Heat-map colour buckets by rank among the non-zero values: h0 = none, h1 .. h5 = quintiles.
-
-    Ranks, not a linear scale, so one short plan with a high rate does not wash out the rest."""
-    levels = sorted(set(v for v in values if v > 0))
-    classes = {0.0: "h0"}
-    for rank, value in enumerate(levels):
-        classes[value] = f"h{1 + rank * HEAT_LEVELS // len(levels)}"
-    return classes
-
-
-def _theme_query(theme: Theme) -> str:
-    """A query in the language that matches the theme's needles (for document highlighting)."""
-    if theme.query is not None:
-        return theme.query
-    return " OR ".join(f'"{t}"' for t in theme.terms)
-
-
-@router.get("/compare", response_class=HTMLResponse)
-def compare_page(
-    request: Request,
-    snapshot: SnapshotDep,
-    book: ThemesDep,
-    theme: str = "",
-    q: str = "",
-    documents: Annotated[list[str] | None, Query()] = None,
-) -> HTMLResponse:
-    catalog = list_documents(snapshot)["documents"]
-    wanted = [int(v) for part in documents or [] for v in part.replace("，", ",").split(",") if v.strip().isdigit()]
-    known = {d["id"] for d in catalog}
-    chosen = [d for d in wanted if d in known]
-    ids = chosen or None
-    chosen_set = set(chosen) or known
-    context: dict[str, Any] = {
-        "themes": book.listing()["themes"], "theme": theme, "q": q, "error": None, "comparison": None,
-        "plans": [{**d, "checked": d["id"] in chosen_set} for d in catalog],
-        "documents_param": ",".join(map(str, chosen)) or None,
-    }
-    status = 200
-    asked = q.strip() or theme.strip()
-    if asked:
-        try:
-            resolved = book.resolve(asked)
-            context["comparison"] = _comparison_view(snapshot, resolved, ids)
-        except QueryError as exc:
-            context["error"] = _error_view(asked, exc)
-            status = 400
-    context["matrix"] = _matrix_view(snapshot, list(book), ids, context["documents_param"])
-    context["api_url"] = _url("/api/compare", {"theme": asked, "documents": context["documents_param"]}) if asked else None
-    return _render(request, "compare.html", context, status)
-
-
-PASSAGES_PER_COLUMN = 8  # the page shows the best few; the document page has them all
-
-
-def _comparison_view(snapshot: Snapshot, theme: Theme, ids: list[int] | None) -> dict[str, Any]:
-    result = compare(snapshot, theme, ids, per_column=PASSAGES_PER_COLUMN)
-    top = max((c["coverage"]["share"] for c in result["columns"]), default=0.0)
-    query = _theme_query(theme)
-    documents = ",".join(str(c["document"]["document_id"]) for c in result["columns"]) if ids else None
-    for column in result["columns"]:
-        column["bar"] = _bar_class(column["coverage"]["share"], top)
-        doc_url = f"/documents/{column['document']['document_id']}"
-        column["url"] = _url(doc_url, {"q": query})
-        for passage in column["passages"]:
-            passage["url"] = _url(doc_url, {"q": query}) + f"#p{passage['id']}"
-        for commitment in column["commitments"]:
-            commitment["url"] = _url(doc_url, {"q": query}) + f"#p{commitment['passage_id']}"
-    params = {"theme": theme.query if theme.query is not None else theme.name, "documents": documents}
-    result["downloads"] = {fmt: _url("/api/compare", {**params, "format": fmt}) for fmt in ("csv", "xlsx")}
-    return result
-
-
-def _matrix_view(snapshot: Snapshot, themes: list[Theme], ids: list[int] | None, documents: str | None) -> dict[str, Any]:
-    result = matrix(snapshot, themes, ids)
-    heat = _heat_classes([c["per_10k"] for row in result["rows"] for c in row["cells"]])
-    for row in result["rows"]:
-        row["url"] = _url("/compare", {"theme": row["theme"], "documents": documents})
-        for cell in row["cells"]:
-            cell["heat"] = heat.get(cell["per_10k"], "h1") if cell["mentions"] else "h0"
-    result["downloads"] = {fmt: _url("/api/matrix", {"documents": documents, "format": fmt}) for fmt in ("csv", "xlsx")}
-    result["legend"] = [f"h{n}" for n in range(HEAT_LEVELS + 1)]
-    return result

@@ -17,13 +17,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from app.compare import _QUANTIFIED, _STARTS, ThemeWords, is_quantified, quantified_sentences, stopwords
+from app.commitments import _QUANTIFIED, _STARTS, is_quantified, quantified_sentences
+from app.distinctive import ThemeWords, stopwords
 from app.snapshot import Snapshot
 from app.themes import load_themes
 from indexer.cleaning import normalize
 from app.cli import cli
 from indexer.settings import DATA_DIR, Settings
-from tests.conftest import catalog_passages
+from tests.conftest import countable_passages as catalog_passages
 
 BOOK = load_themes(DATA_DIR / "themes.yaml")
 Oracle = Callable[[str], bool]
@@ -191,6 +192,92 @@ def test_columns_follow_documents_and_filters(client: TestClient, params: dict[s
         assert found == ids
 
 
+THEME_FILTERS = [
+    # (theme with filters, extra params, the columns: the filters select plans, never passages)
+    ("劳动教育 region:淄博", {}, [2, 3]),
+    ("劳动教育 region:淄博", {"documents": "1,3,2"}, [3, 2]),
+    ("劳动教育 year:2024", {}, [1, 2]),
+    ("劳动教育 -region:淄博", {}, [4, 5, 1]),
+    ("劳动教育 school:海王路", {"region": "青岛"}, [1]),
+]
+
+
+@pytest.mark.parametrize(("theme", "params", "ids"), THEME_FILTERS, ids=[f"{t} {p}" for t, p, _ in THEME_FILTERS])
+def test_filters_in_the_theme_select_columns_and_never_make_a_plan_unmentioned(
+        client: TestClient, sample_home: Settings, theme: str, params: dict[str, str], ids: list[int]) -> None:
+    """`劳动教育 region:淄博` once labelled every plan outside 淄博 未提及 (海王路 mentions it 10 times)."""
+    truth = _truth(sample_home, _any("劳动教育"), [normalize("劳动教育")])
+    result = _get(client, "/api/compare", theme=theme, **params)
+    assert [c["document"]["document_id"] for c in result["columns"]] == ids
+    assert result["documents"] == len(ids)
+    assert result["mentioning"] == sum(1 for i in ids if truth[i]["passages"])
+    for column in result["columns"]:
+        expected = truth[column["document"]["document_id"]]
+        assert column["coverage"]["passages"] == expected["passages"]
+        assert column["coverage"]["mentions"] == expected["mentions"]
+        assert column["status"] == ("提及" if expected["passages"] else "未提及")
+    unfiltered = _get(client, "/api/compare", theme='"劳动教育"')  # the same terms, no filter
+    assert {c["document"]["document_id"]: c["coverage"] for c in unfiltered["columns"] if c["document"]["document_id"] in ids} == \
+        {c["document"]["document_id"]: c["coverage"] for c in result["columns"]}
+
+
+def test_the_regional_filter_keeps_haiwanglu_mentioned_when_it_is_selected(client: TestClient) -> None:
+    """The issue's case: 海王路 (青岛) is no column of `region:淄博`, and where it is selected it is 提及."""
+    zibo = _get(client, "/api/compare", theme="劳动教育 region:淄博")
+    assert "海王路小学教育集团" not in [c["document"]["school"] for c in zibo["columns"]]
+    everywhere = _get(client, "/api/compare", theme="劳动教育")
+    haiwanglu = _column(everywhere, "海王路小学教育集团")
+    assert haiwanglu["status"] == "提及" and haiwanglu["coverage"]["mentions"] >= 10
+
+
+@pytest.mark.parametrize("theme", ["课后服务", "劳动教育", "德育", "党建"])
+def test_one_count_on_search_document_page_compare_and_matrix(client: TestClient, theme: str) -> None:
+    """A mention and a hit are counted once, the same way, by every answer (README)."""
+    compared = _get(client, "/api/compare", theme=f'"{theme}"')
+    cells = {c["document_id"]: c for row in _get(client, "/api/matrix", themes=f'"{theme}"')["rows"] for c in row["cells"]}
+    searched = {g["document_id"]: g for g in _get(client, "/api/search", q=f'"{theme}"', per_group=0, size=100)["groups"]}
+    for column in compared["columns"]:
+        plan = column["document"]["document_id"]
+        document = _get(client, f"/api/documents/{plan}", q=f'"{theme}"')
+        hits = [p for p in document["passages"] if p["matches"]]
+        assert len(hits) == column["coverage"]["passages"] == cells[plan]["passages"] == (searched[plan]["hits"] if plan in searched else 0)
+        assert sum(p["matches"] for p in hits) == column["coverage"]["mentions"] == cells[plan]["mentions"]
+        assert [p["id"] for p in hits] == [p["id"] for p in column["passages"]]
+        assert [p["matches"] for p in hits] == [p["highlight"].count("<mark>") for p in hits]
+
+
+def test_a_heading_alone_is_no_hit_when_its_section_goes_on(tmp_path: Path) -> None:
+    """`二、劳动教育` followed by its subsections is no hit (its body carries the section); a
+    heading with nothing under it is a hit of its own."""
+    from fastapi.testclient import TestClient as Client
+
+    from app.main import create_app
+    from tests.conftest import build_home
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "plan.txt").write_text(
+        "测试小学2024年工作计划\n一、德育工作\n加强劳动教育，组织学生参加劳动教育实践。\n"
+        "二、劳动教育\n（一）日常劳动\n每周开展一次校园清洁活动，人人参与。\n（二）劳动周\n每学期组织一次劳动周。\n"
+        "三、劳动教育成果展示\n", encoding="utf-8")
+    with Client(create_app(build_home(tmp_path / "home", corpus))) as local:
+        passages = _get(local, "/api/documents/1", q="劳动教育")["passages"]
+        texts = {p["text"]: p["matches"] for p in passages}
+        assert texts["二、劳动教育"] == 0  # heading-only, its section goes on
+        assert texts["三、劳动教育成果展示"] == 1  # the whole of its section
+        assert texts["一、德育工作\n加强劳动教育，组织学生参加劳动教育实践。"] == 2
+        found = _search_all_ids(local, "劳动教育")
+        assert found == sorted(p["id"] for p in passages if p["matches"])
+        column = _get(local, "/api/compare", theme='"劳动教育"')["columns"][0]
+        assert column["coverage"]["passages"] == 2 and column["coverage"]["mentions"] == 3
+        assert column["coverage"]["prominence"]["in_heading"]  # 二、劳动教育 still names it in a heading
+
+
+def _search_all_ids(client: TestClient, q: str) -> list[int]:
+    body = _get(client, "/api/search", q=q, per_group=0, size=100)
+    return sorted(p["id"] for g in body["groups"] for p in g["passages"])
+
+
 BAD = [
     ("/api/compare", {"theme": "劳动教育", "documents": "1,99"}, "unknown_document", "99"),
     ("/api/matrix", {"documents": "7"}, "unknown_document", "7"),
@@ -311,7 +398,7 @@ def test_distinctive_terms_keep_each_plans_top_words_through_ties(plans: list[di
        st.lists(st.text(alphabet="劳动教育ab\0", max_size=4), min_size=1, max_size=4))
 def test_related_words_are_those_that_contain_a_needle_or_are_part_of_one(words: list[str], needles: list[str]) -> None:
     """A word joined to its neighbour must not match a needle across the NUL between them."""
-    from app.compare import _related
+    from app.distinctive import _related
 
     vocabulary = ["甲", *words]  # ids need not start at 0
     ids = np.arange(1, len(vocabulary))

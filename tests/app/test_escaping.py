@@ -10,6 +10,7 @@ from tests.conftest import build_home
 
 HOSTILE = """测试小学2024年工作计划
 一、安全教育<script>alert(1)</script>
+全体师生参加<script>alert(1)</script>演练。
 1.加强安全教育。<img src=x onerror="alert(2)">每周开展一次安全教育活动，“安全第一”。
 2.家校协同&amp;共育。<b>家长</b>学校每学期至少一次。
 """

@@ -105,9 +105,9 @@ def test_matrix_xlsx_holds_the_same_rows_as_the_csv(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize(("url", "params", "ascii_name", "utf8_name"), [
-    ("/api/compare", {"theme": "劳动教育", "format": "csv"}, "plans-compare.csv", "主题对比-劳动教育.csv"),
-    ("/api/compare", {"theme": "劳动教育", "format": "xlsx"}, "plans-compare.xlsx", "主题对比-劳动教育.xlsx"),
-    ("/api/compare", {"theme": 'STEAM OR "a/b"', "format": "csv"}, "plans-compare-STEAM_OR_a_b.csv", "主题对比-STEAM_OR_a_b.csv"),
+    ("/api/compare", {"theme": "劳动教育", "format": "csv"}, "plans-compare.csv", "主题比较-劳动教育.csv"),
+    ("/api/compare", {"theme": "劳动教育", "format": "xlsx"}, "plans-compare.xlsx", "主题比较-劳动教育.xlsx"),
+    ("/api/compare", {"theme": 'STEAM OR "a/b"', "format": "csv"}, "plans-compare-STEAM_OR_a_b.csv", "主题比较-STEAM_OR_a_b.csv"),
     ("/api/matrix", {"format": "csv"}, "plans-matrix.csv", "主题矩阵.csv"),
     ("/api/matrix", {"themes": "美育,劳动教育", "format": "xlsx"}, "plans-matrix.xlsx", "主题矩阵-美育_劳动教育.xlsx"),
 ])
@@ -161,3 +161,38 @@ def test_formula_like_plan_text_comes_out_as_text_in_xlsx(hostile_client: TestCl
     assert {"=1+1 劳动教育每周一次。", "@SUM(A1) 劳动实践基地每学期开放两次。", '=HYPERLINK("http://example.com")'} <= values
     for cell in risky:
         assert cell.data_type == "s" and cell.quotePrefix
+
+
+def test_compare_workbook_is_formatted_for_reading(client: TestClient) -> None:
+    """Widths, wrapped text, frozen header, autofilter, percentages, a plan per column, links."""
+    body, _ = _download(client, "/api/compare", theme="劳动教育", documents="1,2,5", format="xlsx")
+    book = load_workbook(io.BytesIO(body))
+    assert book.sheetnames == ["主题比较", "并排比较", "量化承诺", "特色词语"]
+    result = client.get("/api/compare", params={"theme": "劳动教育", "documents": "1,2,5"}).json()
+    main = book["主题比较"]
+    header = [c.value for c in main[1]]
+    assert header == COMPARE_HEADER and all(c.data_type == "s" and c.font.bold for c in main[1])
+    assert main.freeze_panes == "A2" and main.auto_filter.ref == f"A1:Q{main.max_row}"
+    share, text = header.index("字数占比") + 1, header.index("段落原文") + 1
+    assert {main.cell(row=r, column=share).number_format for r in range(2, main.max_row + 1)} == {"0.0%"}
+    assert main.column_dimensions["Q"].width == 60 and main.cell(row=2, column=text).alignment.wrap_text
+    assert main.column_dimensions["C"].width == max(len(c["document"]["school"]) for c in result["columns"]) * 2 + 2
+    targets = [main.cell(row=r, column=text).hyperlink.target for r in range(2, main.max_row + 1)]
+    ids = [p["id"] for c in result["columns"] for p in c["passages"]]
+    assert [int(t.rsplit("#p", 1)[1]) for t in targets] == ids
+    assert all(t.startswith("http://testserver/documents/") and "?q=" in t for t in targets)
+    side = book["并排比较"]
+    assert side.max_column == 1 + len(result["columns"]) and side.freeze_panes == "B2"
+    labels = [side.cell(row=r, column=1).value for r in range(1, side.max_row + 1)]
+    share_row = labels.index("字数占比") + 1
+    assert [side.cell(row=share_row, column=k + 2).value for k in range(3)] == [c["coverage"]["share"] for c in result["columns"]]
+    assert {side.cell(row=share_row, column=k + 2).number_format for k in range(3)} == {"0.0%"}
+    best = labels.index("最相关段落") + 1
+    for k, column in enumerate(result["columns"]):
+        top = next(p for p in column["passages"] if p["most_relevant"])
+        cell = side.cell(row=best, column=k + 2)
+        assert top["text"] in cell.value and cell.hyperlink.target.endswith(f"#p{top['id']}")
+    matrix = load_workbook(io.BytesIO(_download(client, "/api/matrix", format="xlsx")[0]))
+    long = matrix["主题矩阵"]
+    assert long.auto_filter.ref and long.freeze_panes == "A2"
+    assert {long.cell(row=r, column=MATRIX_HEADER.index("字数占比") + 1).number_format for r in range(2, long.max_row + 1)} == {"0.0%"}

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.compare import rounded
+from app.distinctive import rounded
 from app.highlighting import has_border, highlight, match_spans
 from app.memory import gc_paused
 from indexer.cleaning import normalize

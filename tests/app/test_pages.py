@@ -13,12 +13,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.routes import pages
+from app.routes import compare_pages, pages
 from app.search import SearchRequest
 from tests.conftest import SAMPLES, build_home
 
 HOSTILE = """恶意测试小学2024年工作计划
 一、安全教育<script>alert(1)</script>
+全体师生参加<script>alert(1)</script>演练。
 1.加强安全教育。<img src=x onerror="alert(2)">每周开展一次安全教育活动。
 2.家校协同<b onclick="alert(3)">家长</b>学校每学期至少一次，<style>body{display:none}</style>。
 """
@@ -83,9 +84,9 @@ PAGES = [
     ("/documents/999", 404, ["找不到这份计划", "没有编号为“999”的计划"]),
     ("/documents/abc", 404, ["找不到这份计划"]),
     ("/compare", 200, ["主题比较", "词典主题", "主题 × 计划 覆盖矩阵", "下载矩阵 CSV", "劳动教育"]),
-    ("/compare?theme=劳动教育", 200, ["“劳动教育”在各计划中的表述", "字数占比", "特色词语", "量化承诺", "最相关", "下载比较结果 CSV"]),
+    ("/compare?theme=劳动教育", 200, ["“劳动教育”在所选计划中的覆盖", "字数占比", "特色词语", "量化承诺", "最相关", "下载比较结果 CSV"]),
     ("/compare?theme=课后服务", 200, ["未提及：这份计划没有任何段落包含该主题的词语。"]),
-    ("/compare?q=劳动 -家务&documents=1&documents=3", 200, ["“劳动 -家务”在各计划中的表述", "比较 <strong>2</strong> 个计划"]),
+    ("/compare?q=劳动 -家务&documents=1&documents=3", 200, ["“劳动 -家务”在所选计划中的覆盖", "所选 <strong>2</strong> 个计划"]),
     ("/compare?q=(劳动", 400, ["查询有误：", "括号没有闭合"]),
     ("/compare?q=year:2024", 400, ["主题需要至少一个要查找的词语"]),
 ]
@@ -134,7 +135,7 @@ def test_every_class_for_widths_and_colours_exists_in_the_stylesheet(client: Tes
     css = (pages.STATIC_DIR / "style.css").read_text(encoding="utf-8")
     for n in range(0, 101, 5):
         assert f".fill.w{n} {{ width: {n}%; }}" in css
-    for n in range(pages.HEAT_LEVELS + 1):
+    for n in range(compare_pages.HEAT_LEVELS + 1):
         assert f".h{n} {{" in css
     html = client.get("/compare?theme=劳动教育").text
     assert re.findall(r'class="fill (w\d+)"', html)
@@ -275,15 +276,18 @@ def test_compare_page_shows_the_api_columns_and_links_its_downloads(client: Test
 
 def test_compare_keeps_the_chosen_plans_in_every_link(client: TestClient) -> None:
     html = client.get("/compare?theme=劳动教育&documents=3&documents=1").text
-    assert html.count('<section class="column') == 2
+    assert html.count('<section class="column') == 2  # a small selection: every plan side by side
     assert "documents=3%2C1&amp;format=csv" in html
-    checked = re.findall(r'name="documents" value="(\d+)" checked', html)
-    assert checked == ["1", "3"]
-    assert "已选 2 份，共 5 份" in html
+    assert "只在指定的 2 份计划中比较" in html
+    html = client.get("/compare?theme=劳动教育&documents=3,1&cmp=1").text
+    assert html.count('<section class="column') == 1  # the picked plan only
+    assert re.findall(r'name="cmp" value="(\d+)" aria-label="[^"]*" checked', html) == ["1"]
+    assert "documents=1&amp;format=xlsx" in html  # the download holds the cards shown
+    assert html.count('<tr class=') == 2  # the summary still lists the selection
 
 
 def test_heat_buckets_rank_the_nonzero_cells() -> None:
-    classes = pages._heat_classes([0.0, 1.0, 2.0, 3.0, 4.0, 500.0])
+    classes = compare_pages._heat_classes([0.0, 1.0, 2.0, 3.0, 4.0, 500.0])
     assert [classes[v] for v in (0.0, 1.0, 2.0, 3.0, 4.0, 500.0)] == ["h0", "h1", "h2", "h3", "h4", "h5"]
 
 

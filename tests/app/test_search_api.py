@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from indexer.catalog import Plan
 from indexer.cleaning import normalize
 from indexer.settings import Settings
-from tests.conftest import catalog_passages
+from tests.conftest import catalog_passages, countable_passages
 
 Oracle = Callable[[str, Plan], bool]
 
@@ -87,7 +87,7 @@ def test_results_equal_a_substring_scan(
 ) -> None:
     truth = {
         passage.id
-        for plan, passage in catalog_passages(sample_home)
+        for plan, passage in countable_passages(sample_home)
         if oracle(normalize(passage.text), plan)
     }
     result = _search_all(client, query)

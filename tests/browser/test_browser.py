@@ -118,11 +118,12 @@ def test_compare_theme_and_download_csv(page: Any, live_server: str, problems: P
     page.goto(live_server + "/compare")
     expect(page.locator("table.heat tbody tr").first).to_be_visible()
     page.select_option("#theme", "课后服务")
-    page.get_by_role("button", name="比较").click()
+    page.get_by_role("button", name="比较", exact=True).click()
     page.wait_for_url(re.compile(r"theme=%E8%AF%BE"))
+    rows = page.locator(".coverage-table tbody tr")
+    expect(rows).to_have_count(6)  # five samples and the hostile plan: the summary lists them all
     columns = page.locator(".columns > .column")
-    expect(columns.first).to_be_visible()
-    assert columns.count() == 6  # five samples and the hostile plan, default all
+    expect(columns).to_have_count(6)  # a selection of at most 12 is shown side by side
     absent = page.locator(".column.absent")
     assert absent.count() >= 1
     expect(absent.first.locator(".status")).to_have_text("未提及")
@@ -138,20 +139,127 @@ def test_compare_theme_and_download_csv(page: Any, live_server: str, problems: P
     download = info.value
     assert download.suggested_filename.endswith(".csv")
     text = Path(download.path()).read_text(encoding="utf-8-sig")
-    rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0][:3] == ["主题", "文档编号", "学校"]
-    assert {r[0] for r in rows[1:]} == {"课后服务"}
-    assert any("海王路小学教育集团" in r[2] for r in rows[1:])
-    assert any(r[7] == "未提及" for r in rows[1:])
+    table = list(csv.reader(io.StringIO(text)))
+    assert table[0][:3] == ["主题", "文档编号", "学校"]
+    assert {r[0] for r in table[1:]} == {"课后服务"}
+    assert any("海王路小学教育集团" in r[2] for r in table[1:])
+    assert any(r[7] == "未提及" for r in table[1:])
 
-    page.locator(".pick-plans > summary").click()  # folded while a comparison is shown
-    page.locator(".plan-tools").get_by_role("button", name="全不选").click()  # shown by compare.js
-    boxes = page.locator('.plan-boxes input[type="checkbox"]')
+    boxes = page.locator('.coverage-table input[name="cmp"]')
     boxes.nth(0).check()
     boxes.nth(1).check()
-    page.get_by_role("button", name="比较").click()
-    page.wait_for_url(re.compile(r"documents="))
+    page.get_by_role("button", name="并排比较勾选的计划").click()
+    page.wait_for_url(re.compile(r"cmp="))
     expect(columns).to_have_count(2)
+    for k in range(boxes.count()):
+        boxes.nth(k).uncheck()
+    page.get_by_role("button", name="并排比较勾选的计划").click()
+    page.wait_for_url(lambda url: "cmp=" not in url)
+    expect(page.locator(".notice")).to_contain_text("没有勾选任何计划")  # never "nothing means everything"
+    expect(columns).to_have_count(0)
+    assert not problems.unexpected(), problems.unexpected()
+
+
+def test_search_add_to_compare_then_compare_and_download_xlsx(page: Any, live_server: str, problems: Problems,
+                                                              artifacts: Path) -> None:
+    from openpyxl import load_workbook
+
+    page.goto(live_server + "/")
+    page.fill("#q", "劳动教育")
+    page.press("#q", "Enter")
+    page.wait_for_url(re.compile(r"q=%E5%8A%B3"))
+    groups = page.locator("article.group")
+    chosen = [groups.nth(0).locator("h2").inner_text(), groups.nth(1).locator("h2").inner_text()]
+    groups.nth(0).get_by_role("link", name="加入比较").click()
+    page.wait_for_url(re.compile(r"cmp="))
+    groups.nth(1).get_by_role("link", name="加入比较").click()
+    page.wait_for_url(re.compile(r"cmp=\d+%2C\d+|cmp=\d+,\d+"))
+    tray = page.locator(".tray")
+    expect(tray).to_contain_text("待比较（2）")
+    for school in chosen:
+        expect(tray).to_contain_text(school)
+    expect(groups.nth(0).get_by_role("link", name="移出比较")).to_be_visible()
+    page.locator("article.group h2 a").first.click()  # the tray follows to the document page
+    page.wait_for_url(re.compile(r"/documents/"))
+    expect(page.locator(".tray")).to_contain_text("待比较（2）")
+    page.go_back()
+    page.get_by_role("link", name="比较这些计划").click()
+    page.wait_for_url(re.compile(r"/compare\?"))
+    assert _params(page.url)["q"] == ["劳动教育"]
+    columns = page.locator(".columns > .column")
+    expect(columns).to_have_count(2)
+    assert sorted(columns.locator("h3").all_inner_texts()) == sorted(chosen)
+    expect(page.locator(".tray")).to_contain_text("待比较（2）")
+
+    with page.expect_download() as info:
+        page.get_by_role("link", name="下载比较结果 XLSX").click()
+    download = info.value
+    assert download.suggested_filename.endswith(".xlsx") and "主题比较" in download.suggested_filename
+    book = load_workbook(io.BytesIO(Path(download.path()).read_bytes()))  # the download has no .xlsx suffix
+    assert book.sheetnames == ["主题比较", "并排比较", "量化承诺", "特色词语"]
+    main = book["主题比较"]
+    header = [c.value for c in main[1]]
+    assert main.freeze_panes == "A2"
+    assert main.auto_filter.ref == f"A1:{main.cell(row=1, column=len(header)).column_letter}{main.max_row}"
+    share = header.index("字数占比") + 1
+    assert all(main.cell(row=r, column=share).number_format == "0.0%" for r in range(2, main.max_row + 1))
+    text = header.index("段落原文") + 1
+    assert main.column_dimensions[main.cell(row=1, column=text).column_letter].width >= 40
+    assert main.column_dimensions["C"].width > 8.43  # not the default width
+    assert main.cell(row=2, column=text).alignment.wrap_text
+    links = [main.cell(row=r, column=text).hyperlink for r in range(2, main.max_row + 1)]
+    assert links and all(link is not None and re.match(live_server + r"/documents/\d+\?q=.+#p\d+$", link.target) for link in links)
+    side = book["并排比较"]
+    assert [c.value for c in side[1]][1:] == [f"{t}（{p}）" for t, p in _card_labels(page)]
+    assert side.freeze_panes == "B2"
+    share_row = next(r for r in range(1, side.max_row + 1) if side.cell(row=r, column=1).value == "字数占比")
+    assert all(side.cell(row=share_row, column=c).number_format == "0.0%" for c in range(2, side.max_column + 1))
+    best_row = next(r for r in range(1, side.max_row + 1) if side.cell(row=r, column=1).value == "最相关段落")
+    first_link = side.cell(row=best_row, column=2).hyperlink.target
+    page.goto(first_link)  # the link lands on the passage, marked
+    target = first_link.rsplit("#", 1)[1]
+    expect(page.locator(f"#{target}")).to_be_visible()
+    assert page.locator(f"#{target} mark").count() >= 1
+    assert not problems.unexpected(), problems.unexpected()
+
+
+def _card_labels(page: Any) -> list[tuple[str, str]]:
+    heads = page.locator(".columns > .column .column-head")
+    return [(heads.nth(k).locator("h3").inner_text(), heads.nth(k).locator(".meta span").first.inner_text())
+            for k in range(heads.count())]
+
+
+def test_a_running_comparison_shows_its_state_and_refuses_a_second_submit(page: Any, live_server: str,
+                                                                         problems: Problems) -> None:
+    page.goto(live_server + "/compare?theme=劳动教育")
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url) if "/compare?" in r.url and r.resource_type == "document" else None)
+    with page.expect_navigation():
+        state = page.evaluate("""() => {
+            const form = document.querySelector('form.compare-form');
+            const button = form.querySelector('button[type="submit"]');
+            const refused = [];
+            form.addEventListener('submit', (e) => refused.push(e.defaultPrevented));  // after compare.js's own
+            button.click();
+            const busy = [form.getAttribute('aria-busy'), document.querySelector('.busy-note').hidden];
+            button.click();
+            return [...busy, refused];
+        }""")
+    assert state == ["true", False, [False, True]]  # 正在比较 shows at once; the second submit is refused
+    assert len(requests) == 1, requests
+    assert not problems.unexpected(), problems.unexpected()
+
+
+def test_print_layout_hides_navigation_and_wraps_the_columns(page: Any, live_server: str, problems: Problems) -> None:
+    page.goto(live_server + "/compare?theme=劳动教育")
+    page.emulate_media(media="print")
+    assert page.locator("header.site").is_hidden() and page.locator(".compare-form").is_hidden()
+    widths = page.evaluate("[...document.querySelectorAll('.columns > .column')].map(c => c.getBoundingClientRect().right)")
+    assert widths and max(widths) <= page.evaluate("document.documentElement.clientWidth") + 1  # nothing cut off at the right
+    tops = page.evaluate("[...document.querySelectorAll('.columns > .column')].map(c => Math.round(c.getBoundingClientRect().top))")
+    assert len(set(tops)) > 1  # the columns wrap onto further rows
+    page.goto(live_server + "/documents/2?q=劳动")
+    assert page.locator("header.site").is_hidden() and page.locator(".outline").is_hidden()
     assert not problems.unexpected(), problems.unexpected()
 
 
