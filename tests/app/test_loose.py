@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from app.loose import project
 from indexer.cleaning import normalize
 from indexer.settings import Settings
-from tests.conftest import catalog_passages
+from tests.conftest import countable_passages
 
 
 def _all(client: TestClient, q: str, **params: str) -> dict:
@@ -57,7 +57,7 @@ def test_loose_matches_exactly_the_passages_whose_projection_holds_the_needle(
         assert isinstance(n, Or)
         return any(holds(text, c) for c in n.children)
 
-    truth = {p.id for _, p in catalog_passages(flow_home) if holds(project(normalize(p.text)), node)}
+    truth = {p.id for _, p in countable_passages(flow_home) if holds(project(normalize(p.text)), node)}
     found = {p["id"] for g in _all(flow_client, query, match="loose")["groups"] for p in g["passages"]}
     assert found == truth
 
