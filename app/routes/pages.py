@@ -27,6 +27,7 @@ from app.routes.api import SnapshotDep
 from app.search import ALL, FACETS, SearchRequest, search
 from app.snapshot import Snapshot
 from app.routes.compare import ThemesDep
+from app.routes.views import year_histogram
 from app.themes import Theme
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -163,6 +164,7 @@ def _search_context(snapshot: Snapshot, state: SearchState) -> tuple[dict[str, A
         return context, 400
     for group in result["groups"]:
         group["url"] = _url(f"/documents/{group['document_id']}", {"q": state.q})
+        group["kwic_url"] = _url("/kwic", {"q": state.q, "school": group["school"]})
     context.update(
         result=result,
         facets=_facet_view(state, result["facets"]),
@@ -171,6 +173,7 @@ def _search_context(snapshot: Snapshot, state: SearchState) -> tuple[dict[str, A
         sort_urls={s: state.url(sort=s) for s in ("relevance", "year")},
         per_group_urls=[(n, state.url(per_group=n)) for n in PER_GROUP_CHOICES],
         api_url=state.api_url(),
+        histogram=year_histogram(result, state.q), kwic_url=_url("/kwic", {"q": state.q, **state.filters()}),
     )
     return context, 200
 

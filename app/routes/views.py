@@ -1,0 +1,209 @@
+"""Routes of the corpus views (concordance, trends, similar plans): each JSON answer, its CSV and
+its page are built from one data function in app/views/."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from app.export import CSV_TYPE, content_disposition, to_csv
+from app.query import QueryError
+from app.routes.api import ERRORS, SnapshotDep
+from app.routes.compare import ThemesDep
+from app.search import SearchRequest
+from app.themes import ThemeBook
+from app.views import charts, kwic, trends
+
+router = APIRouter(tags=["views"])
+CSV_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {"description": "JSON, or a CSV download with format=csv.", "content": {"text/csv": {}}},
+    **ERRORS,
+}
+KWIC_PAGE_SIZE = 50
+School = Annotated[str | None, Query(max_length=200, description="Only plans whose school contains this.")]
+Year = Annotated[str | None, Query(max_length=20, description="A year (2024) or a range (2022-2024).")]
+Region = Annotated[str | None, Query(max_length=200, description="Only plans whose region contains this.")]
+Level = Annotated[str | None, Query(max_length=50, description="Only plans of this level (小学, 初中, 教育行政 …).")]
+Format = Annotated[str, Query(pattern="^(json|csv)$", description="json, or csv as a download.")]
+
+
+def _url(path: str, params: dict[str, Any]) -> str:
+    pairs = [(k, v) for k, v in params.items() if v not in (None, "")]
+    return path + ("?" + urlencode(pairs) if pairs else "")
+
+
+def _render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def _csv(header: list[str], rows: list[list[Any]], kind: str, label: str) -> Response:
+    return Response(to_csv(header, rows), media_type=CSV_TYPE,
+                    headers={"Content-Disposition": content_disposition(kind, label, "csv")})
+
+
+def _int(value: str | None, default: int, low: int, high: int) -> int:
+    """A number from a hand-editable page URL: the default when it does not parse, else clamped."""
+    try:
+        number = int(value) if value is not None else default
+    except ValueError:
+        return default
+    return min(max(number, low), high)
+
+
+# -- concordance ---------------------------------------------------------------------------
+
+
+@router.get("/api/kwic", responses=CSV_ANSWER, summary="Concordance: every occurrence with its context")
+def api_kwic(
+    snapshot: SnapshotDep,
+    q: Annotated[str, Query(max_length=500, description="The query; its positive terms are the matches shown.")],
+    school: School = None,
+    year: Year = None,
+    region: Region = None,
+    level: Level = None,
+    context: Annotated[int, Query(ge=1, le=kwic.MAX_CONTEXT, description="Characters of context on each side.")] = 20,
+    sort: Annotated[str, Query(pattern="^(plan|left|right)$", description="plan (plan and position), left (the words before the match, nearest first) or right (the words after).")] = "plan",
+    page: Annotated[int, Query(ge=1, le=100_000, description="Page of lines, from 1.")] = 1,
+    size: Annotated[int, Query(ge=1, le=1000, description="Lines per page (CSV: every line).")] = KWIC_PAGE_SIZE,
+    format: Format = "json",
+) -> Any:
+    """One line per occurrence of the query's terms in the passages the query matches: left
+    context | match | right context (never across a passage), with school, period, section path
+    and passage id; `per_plan` counts the lines of each plan. CSV holds every line."""
+    request = SearchRequest(q=q, school=school, year=year, region=region, level=level)
+    result = kwic.kwic(snapshot, request, context=context, sort=sort, page=page, size=0 if format == "csv" else size)
+    if format == "csv":
+        return _csv(kwic.CSV_HEADER, kwic.csv_rows(result), "kwic", q)
+    return result
+
+
+@router.get("/kwic", response_class=HTMLResponse, include_in_schema=False)
+def kwic_page(request: Request, snapshot: SnapshotDep, q: str = "", school: str = "", year: str = "",
+              region: str = "", level: str = "", context: str | None = None, sort: str = "plan",
+              page: str | None = None) -> HTMLResponse:
+    state = {"q": q, "school": school.strip(), "year": year.strip(), "region": region.strip(), "level": level.strip(),
+             "context": _int(context, 20, 1, kwic.MAX_CONTEXT), "sort": sort if sort in kwic.SORTS else "plan",
+             "page": _int(page, 1, 1, 100_000)}
+    page_context: dict[str, Any] = {"state": state, "result": None, "error": None, "api_url": None}
+    if not q.strip():
+        return _render(request, "kwic.html", page_context)
+    search_request = SearchRequest(q=q, school=state["school"], year=state["year"], region=state["region"], level=state["level"])
+    try:
+        result = kwic.kwic(snapshot, search_request, context=state["context"], sort=state["sort"],
+                           page=state["page"], size=KWIC_PAGE_SIZE)
+    except QueryError as exc:
+        page_context["error"] = exc.message
+        return _render(request, "kwic.html", page_context, 400)
+
+    def link(**changes: Any) -> str:
+        params = {**state, "page": None, **changes}
+        params["context"] = params["context"] if params["context"] != 20 else None
+        params["sort"] = params["sort"] if params["sort"] != "plan" else None
+        params["page"] = params["page"] if params["page"] not in (None, 1) else None
+        return _url("/kwic", params)
+
+    last = max(1, math.ceil(result["total"] / KWIC_PAGE_SIZE))
+    numbers = sorted({1, last, *range(max(1, state["page"] - 2), min(last, state["page"] + 2) + 1)})
+    links: list[dict[str, Any] | None] = []
+    for number in numbers:
+        if links and links[-1] is not None and number - links[-1]["number"] > 1:
+            links.append(None)
+        links.append({"number": number, "url": link(page=number)})
+    for row in result["lines"]:
+        row["url"] = _url(f"/documents/{row['document_id']}", {"q": q}) + f"#p{row['passage_id']}"
+    api_params = {k: state[k] for k in ("q", "school", "year", "region", "level")} | {"context": state["context"], "sort": state["sort"]}
+    page_context.update(
+        result=result,
+        sort_urls={s: link(sort=s) for s in kwic.SORTS},
+        pages={"current": state["page"], "last": last, "links": links,
+               "prev": link(page=state["page"] - 1) if state["page"] > 1 else None,
+               "next": link(page=state["page"] + 1) if state["page"] < last else None},
+        csv_url=_url("/api/kwic", {**api_params, "format": "csv"}),
+        trends_url=_url("/trends", {"q": q}),
+        api_url=_url("/api/kwic", {**api_params, "page": state["page"] if state["page"] != 1 else None}),
+    )
+    return _render(request, "kwic.html", page_context)
+
+
+# -- trends --------------------------------------------------------------------------------
+
+
+def _trend_query(book: ThemeBook, q: str | None, theme: str | None) -> tuple[Any, dict[str, Any]]:
+    """The AST to count and what the answer says was asked: `theme` (a dictionary name or a query) or `q`."""
+    if theme and theme.strip():
+        resolved = book.resolve(theme)
+        return resolved.node, {"q": None, "theme": resolved.name}
+    if q and q.strip():
+        return SearchRequest(q=q).node(), {"q": q, "theme": None}
+    raise QueryError("empty", "请给出 q（查询）或 theme（主题）。", 0)
+
+
+@router.get("/api/trends", responses=CSV_ANSWER, summary="Per year: plans that mention a query or theme")
+def api_trends(
+    snapshot: SnapshotDep,
+    book: ThemesDep,
+    q: Annotated[str | None, Query(max_length=500, description="A query in the query language.")] = None,
+    theme: Annotated[str | None, Query(max_length=500, description="A dictionary theme name (or a query); wins over q.")] = None,
+    by: Annotated[str, Query(pattern="^year$", description="The time axis; only year.")] = "year",
+    split: Annotated[str, Query(pattern="^(none|level|region)$", description="One line per level or per region (city), or none.")] = "none",
+    format: Format = "json",
+) -> Any:
+    """For each year from the first plan's to the last's (zeros explicit): plans of that year,
+    plans mentioning it, their share, matching passages, mentions and mentions per 10,000
+    characters, in one series or one per level / region."""
+    node, label = _trend_query(book, q, theme)
+    result = trends.trends(snapshot, node, split=split, label=label)
+    if format == "csv":
+        return _csv(trends.CSV_HEADER, trends.csv_rows(result), "trends", label["theme"] or label["q"] or "")
+    return result
+
+
+METRICS = {"share": "提及该主题的计划占比", "per_10k": "每万字提及次数", "mentioning": "提及的计划数"}
+
+
+@router.get("/trends", response_class=HTMLResponse, include_in_schema=False)
+def trends_page(request: Request, snapshot: SnapshotDep, book: ThemesDep, q: str = "", theme: str = "",
+                split: str = "none", metric: str = "share") -> HTMLResponse:
+    split = split if split in trends.SPLITS else "none"
+    metric = metric if metric in METRICS else "share"
+    state = {"q": q, "theme": theme, "split": split, "metric": metric}
+    context: dict[str, Any] = {"state": state, "result": None, "error": None, "api_url": None,
+                               "themes": [t.name for t in book], "metrics": METRICS, "splits": trends.SPLITS}
+    if not (q.strip() or theme.strip()):
+        return _render(request, "trends.html", context)
+    try:
+        node, label = _trend_query(book, q, theme)
+    except QueryError as exc:
+        context["error"] = exc.message
+        return _render(request, "trends.html", context, 400)
+    result = trends.trends(snapshot, node, split=split, label=label)
+    series = [(s["name"], [float(p[metric]) * (100 if metric == "share" else 1) for p in s["points"]]) for s in result["series"]]
+    asked = {"q": q or None, "theme": theme or None, "split": split if split != "none" else None}
+    context.update(
+        result=result,
+        chart=charts.line_chart(METRICS[metric] + ("（%）" if metric == "share" else ""), result["years"], series),
+        split_urls={s: _url("/trends", {**asked, "split": s if s != "none" else None, "metric": metric}) for s in trends.SPLITS},
+        metric_urls={m: _url("/trends", {**asked, "metric": m}) for m in METRICS},
+        csv_url=_url("/api/trends", {**asked, "format": "csv"}),
+        kwic_url=_url("/kwic", {"q": q}) if q.strip() and not theme.strip() else None,
+        api_url=_url("/api/trends", asked),
+    )
+    return _render(request, "trends.html", context)
+
+
+def year_histogram(result: dict[str, Any], q: str) -> str | None:
+    """The search page's small SVG of its matching passages per year (from the year facet), each
+    bar linking to the search narrowed to that year; None when no hit has a year."""
+    buckets = sorted(result["facets"].get("year", []), key=lambda b: b["value"])
+    if not buckets:
+        return None
+    bars = [(b["value"], b["count"], _url("/", {"q": q, "year": b["value"]})) for b in buckets]
+    return charts.bar_chart("各年份命中段落数", bars)
+
+
