@@ -27,7 +27,7 @@ from app.routes.api import SnapshotDep
 from app.search import ALL, FACETS, SearchRequest, search
 from app.snapshot import Snapshot
 from app.routes.compare import ThemesDep
-from app.routes.views import year_histogram
+from app.routes.views import related_plans, year_histogram
 from app.themes import Theme
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -242,6 +242,7 @@ def document_page(request: Request, snapshot: SnapshotDep, document_id: str, q: 
         "mentions": sum(p["matches"] for p in hits),
         "search_url": SearchState(q=q.strip()).url() if q.strip() else None,
         "api_url": _url(f"/api/documents/{document['id']}", {"q": q.strip()}),
+        "related": related_plans(snapshot, document["id"]),
     }
     return _render(request, "document.html", context)
 

@@ -7,17 +7,18 @@ import math
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from app.export import CSV_TYPE, content_disposition, to_csv
 from app.query import QueryError
-from app.routes.api import ERRORS, SnapshotDep
+from app.documents import DocumentNotFound
+from app.routes.api import ERRORS, NOT_FOUND, SnapshotDep
 from app.routes.compare import ThemesDep
 from app.search import SearchRequest
 from app.themes import ThemeBook
-from app.views import charts, kwic, trends
+from app.views import charts, kwic, similar, trends
 
 router = APIRouter(tags=["views"])
 CSV_ANSWER: dict[int | str, dict[str, Any]] = {
@@ -207,3 +208,36 @@ def year_histogram(result: dict[str, Any], q: str) -> str | None:
     return charts.bar_chart("各年份命中段落数", bars)
 
 
+
+
+# -- similar plans -------------------------------------------------------------------------
+
+DocumentId = Annotated[int, Path(ge=1, le=2**62, description="The plan's id.")]
+
+
+@router.get("/api/documents/{document_id}/similar", responses={**ERRORS, **NOT_FOUND}, summary="The plans most alike in their words")
+def api_similar(snapshot: SnapshotDep, document_id: DocumentId,
+                top: Annotated[int, Query(ge=1, le=100, description="How many plans.")] = similar.TOP) -> dict[str, Any]:
+    """Whoosh's more-like-this over the jieba `words` field: the plan's key terms (Bo1) queried
+    against the other plans' passages, scores summed by plan over the square root of its passage
+    count; each plan with the key terms it shares, and `same_school` (the same Plan.school)."""
+    return {**_found(similar.similar, snapshot, document_id, top=top),
+            "same_school": _found(similar.same_school, snapshot, document_id)}
+
+
+def _found(function: Any, snapshot: Any, document_id: int, **kwargs: Any) -> Any:
+    try:
+        return function(snapshot, document_id, **kwargs)
+    except DocumentNotFound:
+        raise HTTPException(404, f"没有编号为 {document_id} 的计划。") from None
+
+
+def related_plans(snapshot: Any, document_id: int) -> dict[str, Any]:
+    """What the document page lists under the text: the same school's other plans and the most
+    similar plans, each with a link to the plan and to the side-by-side diff."""
+    found = similar.similar(snapshot, document_id, top=5)
+    same = similar.same_school(snapshot, document_id)
+    for plan in [*found["similar"], *same]:
+        plan["url"] = f"/documents/{plan['document_id']}"
+        plan["diff_url"] = _url(f"/documents/{document_id}/diff", {"other": plan["document_id"]})
+    return {"similar": found["similar"], "same_school": same, "method": found["method"]}
