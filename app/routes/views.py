@@ -18,7 +18,7 @@ from app.routes.api import ERRORS, NOT_FOUND, SnapshotDep
 from app.routes.compare import ThemesDep
 from app.search import SearchRequest
 from app.themes import ThemeBook
-from app.views import charts, kwic, similar, trends
+from app.views import charts, diff, kwic, similar, trends
 
 router = APIRouter(tags=["views"])
 CSV_ANSWER: dict[int | str, dict[str, Any]] = {
@@ -228,8 +228,8 @@ def api_similar(snapshot: SnapshotDep, document_id: DocumentId,
 def _found(function: Any, snapshot: Any, document_id: int, **kwargs: Any) -> Any:
     try:
         return function(snapshot, document_id, **kwargs)
-    except DocumentNotFound:
-        raise HTTPException(404, f"没有编号为 {document_id} 的计划。") from None
+    except DocumentNotFound as exc:
+        raise HTTPException(404, f"没有编号为 {exc.args[0]} 的计划。") from None
 
 
 def related_plans(snapshot: Any, document_id: int) -> dict[str, Any]:
@@ -241,3 +241,38 @@ def related_plans(snapshot: Any, document_id: int) -> dict[str, Any]:
         plan["url"] = f"/documents/{plan['document_id']}"
         plan["diff_url"] = _url(f"/documents/{document_id}/diff", {"other": plan["document_id"]})
     return {"similar": found["similar"], "same_school": same, "method": found["method"]}
+
+
+# -- diff ----------------------------------------------------------------------------------
+
+
+@router.get("/api/documents/{document_id}/diff", responses={**CSV_ANSWER, **NOT_FOUND}, summary="Two plans side by side, section by section")
+def api_diff(snapshot: SnapshotDep, document_id: DocumentId,
+             other: Annotated[int, Query(ge=1, le=2**62, description="The plan to compare with (B); the path's plan is A.")],
+             format: Format = "json") -> Any:
+    """Sections paired by the similarity of their headings (numbering stripped), passages marked
+    added / removed / changed / unchanged with character-level `edits` for changed ones, and the
+    changed commitments (quantified sentences) side by side; `same_school` says whether A and B
+    are plans of one school. CSV: one row per passage."""
+    result = _found(diff.diff, snapshot, document_id, other_id=other)
+    if format == "csv":
+        return _csv(diff.CSV_HEADER, diff.csv_rows(result), "diff", f"{document_id}-{other}")
+    return result
+
+
+@router.get("/documents/{document_id}/diff", response_class=HTMLResponse, include_in_schema=False)
+def diff_page(request: Request, snapshot: SnapshotDep, document_id: str, other: str = "") -> HTMLResponse:
+    a = int(document_id) if document_id.isdigit() and len(document_id) < 19 else 0
+    b = int(other) if other.isdigit() and len(other) < 19 else 0
+    if a not in snapshot.plan_by_id:
+        return _render(request, "not_found.html", {"document_id": document_id, "api_url": None}, 404)
+    choices = [{"id": m["id"], "label": f"{m.get('school') or m.get('title') or m['id']} {m.get('period') or ''}",
+                "selected": m["id"] == b} for m in snapshot.plans if m["id"] != a]
+    context: dict[str, Any] = {"document_id": a, "choices": choices, "result": None, "api_url": None,
+                               "missing": bool(other) and b not in snapshot.plan_by_id}
+    if b in snapshot.plan_by_id:
+        result = diff.diff(snapshot, a, b)
+        context.update(result=result, csv_url=_url(f"/api/documents/{a}/diff", {"other": b, "format": "csv"}),
+                       swap_url=_url(f"/documents/{b}/diff", {"other": a}),
+                       api_url=_url(f"/api/documents/{a}/diff", {"other": b}))
+    return _render(request, "diff.html", context, 404 if context["missing"] else 200)
