@@ -18,7 +18,7 @@ from app.routes.api import ERRORS, NOT_FOUND, SnapshotDep
 from app.routes.compare import ThemesDep
 from app.search import SearchRequest
 from app.themes import ThemeBook
-from app.views import charts, diff, kwic, similar, trends
+from app.views import charts, diff, kwic, similar, terms, trends
 
 router = APIRouter(tags=["views"])
 CSV_ANSWER: dict[int | str, dict[str, Any]] = {
@@ -225,9 +225,9 @@ def api_similar(snapshot: SnapshotDep, document_id: DocumentId,
             "same_school": _found(similar.same_school, snapshot, document_id)}
 
 
-def _found(function: Any, snapshot: Any, document_id: int, **kwargs: Any) -> Any:
+def _found(function: Any, snapshot: Any, document_id: int, *args: Any, **kwargs: Any) -> Any:
     try:
-        return function(snapshot, document_id, **kwargs)
+        return function(snapshot, document_id, *args, **kwargs)
     except DocumentNotFound as exc:
         raise HTTPException(404, f"没有编号为 {exc.args[0]} 的计划。") from None
 
@@ -240,7 +240,8 @@ def related_plans(snapshot: Any, document_id: int) -> dict[str, Any]:
     for plan in [*found["similar"], *same]:
         plan["url"] = f"/documents/{plan['document_id']}"
         plan["diff_url"] = _url(f"/documents/{document_id}/diff", {"other": plan["document_id"]})
-    return {"similar": found["similar"], "same_school": same, "method": found["method"]}
+    return {"similar": found["similar"], "same_school": same, "method": found["method"],
+            "terms_url": f"/documents/{document_id}/terms"}
 
 
 # -- diff ----------------------------------------------------------------------------------
@@ -276,3 +277,45 @@ def diff_page(request: Request, snapshot: SnapshotDep, document_id: str, other: 
                        swap_url=_url(f"/documents/{b}/diff", {"other": a}),
                        api_url=_url(f"/api/documents/{a}/diff", {"other": b}))
     return _render(request, "diff.html", context, 404 if context["missing"] else 200)
+
+
+# -- distinctive terms ---------------------------------------------------------------------
+
+
+@router.get("/api/documents/{document_id}/terms", responses={**ERRORS, **NOT_FOUND}, summary="Distinctive words and phrases of a plan")
+def api_terms(snapshot: SnapshotDep, book: ThemesDep, document_id: DocumentId,
+              theme: Annotated[str | None, Query(max_length=500, description="A dictionary theme or a query: only the plan's passages matching it; default: the whole plan.")] = None,
+              top: Annotated[int, Query(ge=1, le=200, description="How many terms.")] = terms.TOP) -> dict[str, Any]:
+    """Words and two-word phrases (adjacent jieba words) of the plan's theme passages against the
+    rest of the corpus: log-odds ratio with an informative Dirichlet prior, z-scored; stopwords
+    and generic planning words (data/generic_words.txt) held back."""
+    node, name = _terms_theme(book, theme)
+    return _found(terms.distinctive_terms, snapshot, document_id, node, theme_name=name, top=top)
+
+
+def _terms_theme(book: ThemeBook, theme: str | None) -> tuple[Any, str | None]:
+    if theme is None or not theme.strip():
+        return None, None
+    resolved = book.resolve(theme)
+    return resolved.node, resolved.name
+
+
+@router.get("/documents/{document_id}/terms", response_class=HTMLResponse, include_in_schema=False)
+def terms_page(request: Request, snapshot: SnapshotDep, book: ThemesDep, document_id: str, theme: str = "") -> HTMLResponse:
+    number = int(document_id) if document_id.isdigit() and len(document_id) < 19 else 0
+    if number not in snapshot.plan_by_id:
+        return _render(request, "not_found.html", {"document_id": document_id, "api_url": None}, 404)
+    context: dict[str, Any] = {"document_id": number, "themes": [t.name for t in book], "state": {"theme": theme},
+                               "result": None, "error": None,
+                               "api_url": _url(f"/api/documents/{number}/terms", {"theme": theme})}
+    try:
+        node, name = _terms_theme(book, theme)
+    except QueryError as exc:
+        context["error"] = exc.message
+        return _render(request, "terms.html", context, 400)
+    result = terms.distinctive_terms(snapshot, number, node, theme_name=name)
+    meta = snapshot.plans[snapshot.plan_by_id[number]]
+    for term in result["terms"]:
+        term["kwic_url"] = _url("/kwic", {"q": f'"{term["term"]}"', "school": meta.get("school"), "year": meta.get("year")})
+    context["result"] = result
+    return _render(request, "terms.html", context)

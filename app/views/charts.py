@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-WIDTH, HEIGHT = 640, 300
-PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 48, 16, 16, 56
+WIDTH, HEIGHT = 480, 270
+PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 44, 12, 14, 56
 SERIES_CLASSES = 8  # s0 … s7 in views.css, then they repeat
 
 
@@ -58,7 +58,7 @@ def line_chart(title: str, xs: Sequence[int], series: Sequence[tuple[str, Sequen
                        f'<title>{escape(name)} {xs[k]}：{_number(v)}</title></circle>')
         lx, ly = PAD_LEFT + (n % 3) * (inner_w / 3), HEIGHT - 18 + 24 * (n // 3)
         out.append(f'<rect class="swatch {css}" x="{lx:.1f}" y="{ly - 10}" width="14" height="10"/>'
-                   f'<text class="legend" x="{lx + 20:.1f}" y="{ly}">{escape(name[:14])}</text>')
+                   f'<text class="legend" x="{lx + 20:.1f}" y="{ly}">{escape(name[:9])}</text>')
     out.append("</svg>")
     return "".join(out)
 

@@ -105,7 +105,7 @@ def test_bad_input_is_a_400(client: TestClient, params: dict[str, str]) -> None:
 def test_page_draws_the_chart_and_the_table(client: TestClient) -> None:
     page = client.get("/trends", params={"q": "劳动", "split": "level"})
     assert page.status_code == 200
-    assert page.text.count("<svg") == 1 and 'viewBox="0 0 640' in page.text
+    assert page.text.count("<svg") == 1 and 'viewBox="0 0 480' in page.text
     assert page.text.count('<polyline class="series') == 2  # 小学, 教育行政
     assert "style=" not in page.text and "<script>" not in page.text
     search = client.get("/", params={"q": "劳动"}).text
