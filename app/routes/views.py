@@ -18,7 +18,7 @@ from app.routes.api import ERRORS, NOT_FOUND, SnapshotDep
 from app.routes.compare import ThemesDep
 from app.search import SearchRequest
 from app.themes import ThemeBook
-from app.views import charts, diff, kwic, similar, terms, trends
+from app.views import charts, diff, echo, kwic, similar, terms, trends
 
 router = APIRouter(tags=["views"])
 CSV_ANSWER: dict[int | str, dict[str, Any]] = {
@@ -241,7 +241,13 @@ def related_plans(snapshot: Any, document_id: int) -> dict[str, Any]:
         plan["url"] = f"/documents/{plan['document_id']}"
         plan["diff_url"] = _url(f"/documents/{document_id}/diff", {"other": plan["document_id"]})
     return {"similar": found["similar"], "same_school": same, "method": found["method"],
-            "terms_url": f"/documents/{document_id}/terms"}
+            "terms_url": f"/documents/{document_id}/terms",
+            "echo_url": f"/documents/{document_id}/echo" if _is_bureau(snapshot, document_id) else None}
+
+
+def _is_bureau(snapshot: Any, document_id: int) -> bool:
+    meta = snapshot.plans[snapshot.plan_by_id[document_id]]
+    return meta.get("kind") == echo.BUREAU_KIND or meta.get("level") == echo.BUREAU_LEVEL
 
 
 # -- diff ----------------------------------------------------------------------------------
@@ -319,3 +325,41 @@ def terms_page(request: Request, snapshot: SnapshotDep, book: ThemesDep, documen
         term["kwic_url"] = _url("/kwic", {"q": f'"{term["term"]}"', "school": meta.get("school"), "year": meta.get("year")})
     context["result"] = result
     return _render(request, "terms.html", context)
+
+
+# -- a bureau's plan against its schools ---------------------------------------------------
+
+
+def _theme_terms(book: ThemeBook) -> list[str]:
+    return [term for theme in book for term in theme.terms]
+
+
+@router.get("/api/documents/{document_id}/echo", responses={**CSV_ANSWER, **NOT_FOUND}, summary="Which tasks of a bureau plan its schools take up")
+def api_echo(snapshot: SnapshotDep, book: ThemesDep, document_id: DocumentId, format: Format = "json") -> Any:
+    """For a plan of kind bureau (教育行政): its numbered tasks against the school plans of its
+    region in the same or the next year; per task and school the best matching passage, the
+    shared phrases and theme terms, a score and whether it counts as taken up (a tasks × schools
+    matrix, zeros explicit; `method` states how). 400 `not_bureau` for a school's plan."""
+    result = _found(echo.echo, snapshot, document_id, _theme_terms(book))
+    if format == "csv":
+        return _csv(echo.CSV_HEADER, echo.csv_rows(result), "echo", str(document_id))
+    return result
+
+
+@router.get("/documents/{document_id}/echo", response_class=HTMLResponse, include_in_schema=False)
+def echo_page(request: Request, snapshot: SnapshotDep, book: ThemesDep, document_id: str) -> HTMLResponse:
+    number = int(document_id) if document_id.isdigit() and len(document_id) < 19 else 0
+    if number not in snapshot.plan_by_id:
+        return _render(request, "not_found.html", {"document_id": document_id, "api_url": None}, 404)
+    context: dict[str, Any] = {"document_id": number, "result": None, "error": None,
+                               "api_url": f"/api/documents/{number}/echo"}
+    try:
+        result = echo.echo(snapshot, number, _theme_terms(book))
+    except QueryError as exc:
+        context["error"] = exc.message
+        return _render(request, "echo.html", context, 400)
+    for row in result["matrix"]:
+        for cell in row["cells"]:
+            cell["url"] = f"/documents/{cell['document_id']}#p{cell['passage_id']}" if cell["passage_id"] else None
+    context.update(result=result, csv_url=f"/api/documents/{number}/echo?format=csv")
+    return _render(request, "echo.html", context)

@@ -14,7 +14,7 @@ from app.views.vocabulary import held_back, is_content_word
 from indexer.settings import Settings
 from tests.app.views_corpus import views_home
 
-EDITED, ORIGINAL, BUREAU, ECHO_SCHOOL = 6, 2, 8, 9
+EDITED, ORIGINAL, BUREAU, ECHO_SCHOOL, OLD_SCHOOL = 6, 2, 8, 9, 11
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +33,15 @@ def client(home: Settings) -> Iterator[TestClient]:
         yield test_client
 
 
-@pytest.mark.parametrize("plan, nearest", [(ORIGINAL, EDITED), (EDITED, ORIGINAL), (BUREAU, ECHO_SCHOOL)])
-def test_the_nearest_plan_is_the_one_sharing_its_words(snapshot: Snapshot, plan: int, nearest: int) -> None:
+@pytest.mark.parametrize("plan, nearest", [(ORIGINAL, {EDITED}), (EDITED, {ORIGINAL}), (BUREAU, {ECHO_SCHOOL, OLD_SCHOOL})])
+def test_the_nearest_plans_are_those_sharing_its_words(snapshot: Snapshot, plan: int, nearest: set[int]) -> None:
+    """The edited copy of a plan; the two school plans that copy the bureau's first task."""
     result = similar.similar(snapshot, plan)
     ranked = [p["document_id"] for p in result["similar"]]
-    assert ranked[0] == nearest
+    assert set(ranked[: len(nearest)]) == nearest
     assert plan not in ranked and len(ranked) == len(set(ranked))
     scores = [p["score"] for p in result["similar"]]
-    assert scores == sorted(scores, reverse=True) and scores[0] > scores[1]
+    assert scores == sorted(scores, reverse=True) and scores[len(nearest) - 1] > scores[len(nearest)]
 
 
 def test_shared_terms_are_key_terms_in_both_plans(snapshot: Snapshot) -> None:

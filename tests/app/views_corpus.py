@@ -23,20 +23,24 @@ OVERLAP = """测试甲小学2023年工作计划
 1.好好好学习，天天向上。
 2.读书习惯：每天阅读半小时，阅读
 """
-BUREAU = """示范区教育局2024年工作要点
+BUREAU = """淄博市张店区教育和体育局2024年工作要点
 一、重点任务
 1.全面推进课后服务提质增效，每周开展不少于五天的课后服务。
 2.深入实施中小学生心理健康促进行动，每学期开展一次心理健康普查。
 3.建设书香校园，开展全民阅读推广月活动。
 """
-ECHO_SCHOOL = """示范区第一小学2024年工作计划
+ECHO_SCHOOL = """淄博市张店区第一小学2024年工作计划
 一、学生发展
 1.全面推进课后服务提质增效，每周开展不少于五天的课后服务。学校设立托管班。
 2.开展书香校园读书节。
 """
-QUIET_SCHOOL = """示范区第二小学2024年工作计划
+QUIET_SCHOOL = """淄博市张店区第二小学2025年工作计划
 一、教学管理
 1.加强集体备课，每月组织一次教学开放日。
+"""
+OLD_SCHOOL = """淄博市张店区第三小学2022年工作计划
+一、课后服务
+1.全面推进课后服务提质增效，每周开展不少于五天的课后服务。
 """
 
 
@@ -61,7 +65,7 @@ def views_home(factory: pytest.TempPathFactory) -> Settings:
         original = (SAMPLES / EDITED_SOURCE).read_text(encoding="utf-8")
         (corpus / "101_edited.txt").write_text(edited_copy(original), encoding="utf-8")
         for name, text in (("102_overlap.txt", OVERLAP), ("103_bureau.txt", BUREAU),
-                           ("104_echo.txt", ECHO_SCHOOL), ("105_quiet.txt", QUIET_SCHOOL)):
+                           ("104_echo.txt", ECHO_SCHOOL), ("105_quiet.txt", QUIET_SCHOOL), ("106_old.txt", OLD_SCHOOL)):
             (corpus / name).write_text(text, encoding="utf-8")
         _built["home"] = build_home(factory.mktemp("views-home"), corpus)
     return _built["home"]

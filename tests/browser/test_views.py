@@ -25,6 +25,8 @@ VIEWS = [  # path, screenshot name, what the page must show, at least how many
     ("/documents/2/diff?other=1", "diff", ".diff-passage", 10),
     ("/documents/2", "document-related", ".similar-list li", 4),
     ("/?q=劳动", "search-histogram", "svg.histogram rect.bar", 3),
+    ("/documents/2/terms?theme=劳动教育", "terms", "table tbody tr", 5),
+    ("/documents/4/echo", "echo", "p.empty", 1),
 ]
 WIDTHS = [(1366, 768, False), (375, 812, True)]
 
