@@ -184,7 +184,8 @@ def trends_page(request: Request, snapshot: SnapshotDep, book: ThemesDep, q: str
         context["error"] = exc.message
         return _render(request, "trends.html", context, 400)
     result = trends.trends(snapshot, node, split=split, label=label)
-    series = [(s["name"], [float(p[metric]) * (100 if metric == "share" else 1) for p in s["points"]]) for s in result["series"]]
+    series = [(s["name"], [float(p[metric]) * (100 if metric == "share" else 1) if p["plans"] else None for p in s["points"]])
+              for s in result["series"]]  # a year without plans of that series is a gap, not a zero
     asked = {"q": q or None, "theme": theme or None, "split": split if split != "none" else None}
     context.update(
         result=result,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from html import escape
 
 WIDTH, HEIGHT = 480, 270
-PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 44, 12, 14, 56
+PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 44, 24, 14, 56
 SERIES_CLASSES = 8  # s0 … s7 in views.css, then they repeat
 
 
@@ -28,9 +28,10 @@ def _number(value: float) -> str:
     return f"{value:g}" if value == int(value) or value < 0.01 else f"{value:.2f}".rstrip("0").rstrip(".")
 
 
-def line_chart(title: str, xs: Sequence[int], series: Sequence[tuple[str, Sequence[float]]]) -> str:
-    """A line per series over the x values (years), with axis ticks and a legend under the plot."""
-    top = _nice_top(max((v for _, values in series for v in values), default=0))
+def line_chart(title: str, xs: Sequence[int], series: Sequence[tuple[str, Sequence[float | None]]]) -> str:
+    """A line per series over the x values (years), with axis ticks and a legend under the plot;
+    a None value (no data that year) breaks the line."""
+    top = _nice_top(max((v for _, values in series for v in values if v is not None), default=0))
     inner_w, inner_h = WIDTH - PAD_LEFT - PAD_RIGHT, HEIGHT - PAD_TOP - PAD_BOTTOM
 
     def x(k: int) -> float:
@@ -51,14 +52,21 @@ def line_chart(title: str, xs: Sequence[int], series: Sequence[tuple[str, Sequen
             out.append(f'<text class="tick" x="{x(k):.1f}" y="{HEIGHT - PAD_BOTTOM + 18}" text-anchor="middle">{label}</text>')
     for n, (name, values) in enumerate(series):
         css = f"s{n % SERIES_CLASSES}"
-        points = " ".join(f"{x(k):.1f},{y(v):.1f}" for k, v in enumerate(values))
-        out.append(f'<polyline class="series {css}" points="{points}"/>')
+        runs: list[list[str]] = [[]]
         for k, v in enumerate(values):
+            if v is None:
+                runs.append([])
+            else:
+                runs[-1].append(f"{x(k):.1f},{y(v):.1f}")
+        out += [f'<polyline class="series {css}" points="{" ".join(run)}"/>' for run in runs if len(run) > 1]
+        for k, v in enumerate(values):
+            if v is None:
+                continue
             out.append(f'<circle class="dot {css}" cx="{x(k):.1f}" cy="{y(v):.1f}" r="3.5">'
                        f'<title>{escape(name)} {xs[k]}：{_number(v)}</title></circle>')
         lx, ly = PAD_LEFT + (n % 3) * (inner_w / 3), HEIGHT - 18 + 24 * (n // 3)
-        out.append(f'<rect class="swatch {css}" x="{lx:.1f}" y="{ly - 10}" width="14" height="10"/>'
-                   f'<text class="legend" x="{lx + 20:.1f}" y="{ly}">{escape(name[:9])}</text>')
+        out.append(f'<rect class="swatch {css}" x="{lx:.1f}" y="{ly - 10}" width="12" height="10"/>'
+                   f'<text class="legend" x="{lx + 18:.1f}" y="{ly}">{escape(name[:9])}</text>')
     out.append("</svg>")
     return "".join(out)
 

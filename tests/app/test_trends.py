@@ -106,7 +106,11 @@ def test_page_draws_the_chart_and_the_table(client: TestClient) -> None:
     page = client.get("/trends", params={"q": "劳动", "split": "level"})
     assert page.status_code == 200
     assert page.text.count("<svg") == 1 and 'viewBox="0 0 480' in page.text
-    assert page.text.count('<polyline class="series') == 2  # 小学, 教育行政
+    data = client.get("/api/trends", params={"q": "劳动", "split": "level"}).json()
+    with_plans = [(s["name"], p["year"]) for s in data["series"] for p in s["points"] if p["plans"]]
+    assert page.text.count('<circle class="dot') == len(with_plans)  # a year without plans is a gap
+    assert all(f"<title>{name} {year}：" in page.text for name, year in with_plans)
+    assert "<title>教育行政 2023：" not in page.text  # no bureau plan of 2023
     assert "style=" not in page.text and "<script>" not in page.text
     search = client.get("/", params={"q": "劳动"}).text
     assert 'class="histogram"' in search and "<rect class=\"bar\"" in search
