@@ -78,21 +78,25 @@ def _grams(text: str) -> set[str]:
     return {text[k:k + GRAM] for k in range(len(text) - GRAM + 1)}
 
 
-def _phrases(task: str, grams: set[str]) -> tuple[list[str], int]:
-    """Maximal runs of `task` covered by grams of the passage (at least PHRASE long), and the
-    number of task characters they cover."""
-    covered = [False] * len(task)
+def _positions(task: str) -> dict[str, list[int]]:
+    """Each 4-gram of the task -> where it starts."""
+    out: dict[str, list[int]] = {}
     for k in range(len(task) - GRAM + 1):
-        if task[k:k + GRAM] in grams:
-            covered[k:k + GRAM] = [True] * GRAM
-    runs, start = [], None
-    for k, flag in enumerate([*covered, False]):
-        if flag and start is None:
-            start = k
-        elif not flag and start is not None:
-            if k - start >= PHRASE:
-                runs.append((start, k))
-            start = None
+        out.setdefault(task[k:k + GRAM], []).append(k)
+    return out
+
+
+def _phrases(task: str, positions: dict[str, list[int]], shared: set[str]) -> tuple[list[str], int]:
+    """Maximal runs of `task` covered by the `shared` grams (at least PHRASE long), and the
+    number of task characters they cover."""
+    starts = sorted(k for gram in shared for k in positions[gram])
+    runs: list[list[int]] = []
+    for k in starts:
+        if runs and k <= runs[-1][1]:
+            runs[-1][1] = max(runs[-1][1], k + GRAM)
+        else:
+            runs.append([k, k + GRAM])
+    runs = [r for r in runs if r[1] - r[0] >= PHRASE]
     return [task[a:b] for a, b in runs], sum(b - a for a, b in runs)
 
 
@@ -112,7 +116,8 @@ def echo(snapshot: Snapshot, document_id: int, theme_terms: Sequence[str] = ()) 
     matrix, task_views = [], []
     for number, t in enumerate(tasks, 1):
         task = snapshot.normalized[t]
-        task_grams = _grams(task)
+        positions = _positions(task)
+        task_grams = set(positions)
         task_terms = [term for term in terms if term in task]
         task_views.append({"number": number, "passage_id": int(snapshot.passage_ids[t]),
                            "section": list(snapshot.sections[t]), "text": snapshot.texts[t], "theme_terms": task_terms})
@@ -121,10 +126,11 @@ def echo(snapshot: Snapshot, document_id: int, theme_terms: Sequence[str] = ()) 
             best: dict[str, Any] = {"document_id": snapshot.plans[s]["id"], "score": 0.0, "taken_up": False,
                                     "passage_id": None, "section": [], "text": "", "shared_phrases": [], "theme_terms": []}
             for i, text, grams in school_passages[s]:
+                shared = task_grams & grams
                 shared_terms = [term for term in task_terms if term in text]
-                if not shared_terms and len(task_grams & grams) < 2:
+                if not shared_terms and len(shared) < 2:
                     continue
-                phrases, covered = _phrases(task, grams)
+                phrases, covered = _phrases(task, positions, shared)
                 coverage = covered / max(1, len(task))
                 score = 0.8 * coverage + (0.2 * len(shared_terms) / len(task_terms) if task_terms else 0.0)
                 if score > best["score"]:
