@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from app.export import CSV_TYPE, content_disposition, to_csv
 from app.query import QueryError
@@ -199,7 +200,7 @@ def trends_page(request: Request, snapshot: SnapshotDep, book: ThemesDep, q: str
     return _render(request, "trends.html", context)
 
 
-def year_histogram(result: dict[str, Any], q: str) -> str | None:
+def year_histogram(result: dict[str, Any], q: str) -> Markup | None:
     """The search page's small SVG of its matching passages per year (from the year facet), each
     bar linking to the search narrowed to that year; None when no hit has a year."""
     buckets = sorted(result["facets"].get("year", []), key=lambda b: b["value"])

@@ -1,10 +1,13 @@
 """Charts drawn on the server as SVG markup (no script, no inline style: colours are classes
-in views.css), scaled by their viewBox so they fit a phone's width."""
+in views.css), scaled by their viewBox so they fit a phone's width. Every text put into the
+markup is escaped here, so the result is returned as Markup and templates need no `|safe`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from html import escape
+
+from markupsafe import Markup
 
 WIDTH, HEIGHT = 480, 270
 PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 44, 24, 14, 56
@@ -28,7 +31,7 @@ def _number(value: float) -> str:
     return f"{value:g}" if value == int(value) or value < 0.01 else f"{value:.2f}".rstrip("0").rstrip(".")
 
 
-def line_chart(title: str, xs: Sequence[int], series: Sequence[tuple[str, Sequence[float | None]]]) -> str:
+def line_chart(title: str, xs: Sequence[int], series: Sequence[tuple[str, Sequence[float | None]]]) -> Markup:
     """A line per series over the x values (years), with axis ticks and a legend under the plot;
     a None value (no data that year) breaks the line."""
     top = _nice_top(max((v for _, values in series for v in values if v is not None), default=0))
@@ -68,10 +71,10 @@ def line_chart(title: str, xs: Sequence[int], series: Sequence[tuple[str, Sequen
         out.append(f'<rect class="swatch {css}" x="{lx:.1f}" y="{ly - 10}" width="12" height="10"/>'
                    f'<text class="legend" x="{lx + 18:.1f}" y="{ly}">{escape(name[:9])}</text>')
     out.append("</svg>")
-    return "".join(out)
+    return Markup("".join(out))
 
 
-def bar_chart(title: str, bars: Sequence[tuple[str, int, str | None]]) -> str:
+def bar_chart(title: str, bars: Sequence[tuple[str, int, str | None]]) -> Markup:
     """A small histogram: one bar per (label, count, link or None), the count above each bar."""
     width, height, pad = max(160, 44 * len(bars)), 120, 20
     top = max((c for _, c, _ in bars), default=0) or 1
@@ -85,4 +88,4 @@ def bar_chart(title: str, bars: Sequence[tuple[str, int, str | None]]) -> str:
                f'<text class="tick" x="{(k + 0.5) * slot:.1f}" y="{height - 5}" text-anchor="middle">{escape(label)}</text>')
         out.append(f'<a href="{escape(link)}"><title>{escape(label)}：{count}</title>{bar}</a>' if link else bar)
     out.append("</svg>")
-    return "".join(out)
+    return Markup("".join(out))
