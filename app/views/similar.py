@@ -43,11 +43,12 @@ def _docnum_plans(snapshot: Snapshot, reader: Any, generation: int) -> np.ndarra
     key = f"views:docnum-plans:{generation}"
     if key not in snapshot.derived:
         owners = np.full(reader.doc_count_all(), -1, np.int64)
-        for term in reader.lexicon("plan"):
-            plan = snapshot.plan_by_id.get(int(term.decode()))
-            if plan is not None:
-                docnums = store.posting_docnums(reader, "plan", term.decode())
-                owners[docnums[docnums < len(owners)]] = plan
+        for leaf, base in reader.leaf_readers():  # leaf by leaf: each holds a few plans' terms
+            for term in leaf.lexicon("plan"):
+                plan = snapshot.plan_by_id.get(int(term.decode()))
+                if plan is not None:
+                    ids = np.fromiter(leaf.postings("plan", term).all_ids(), np.int64) + base
+                    owners[ids[ids < len(owners)]] = plan
         owners[store.posting_docnums(reader, "kind", PLAN)] = -1
         snapshot.derived[key] = owners
     return snapshot.derived[key]  # type: ignore[no-any-return]
