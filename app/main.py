@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.indexer_child import IndexerChild, IndexerUnavailable
 from app.query import QueryError
-from app.routes import admin, api, pages
+from app.routes import admin, api, pages, views
 from app.security import SecurityHeaders
 from app.routes import compare as compare_routes
 from app.routes import suggest as suggest_routes
@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(compare_routes.router)
     app.include_router(suggest_routes.router)
     app.include_router(compare_pages.router)
+    app.include_router(views.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     app.state.templates = pages.build_templates()

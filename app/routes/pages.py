@@ -30,6 +30,7 @@ from app.search_export import LABELS
 from app.snapshot import Snapshot
 from app.vocabulary import LABELS as WORDS
 from app.routes.tray import carry_cmp, format_cmp, parse_cmp, tray, tray_toggle
+from app.routes.views import related_plans, year_histogram
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
@@ -191,6 +192,7 @@ def _search_context(snapshot: Snapshot, state: SearchState) -> tuple[dict[str, A
         return context, 400
     for group in result["groups"]:
         group["url"] = _url(f"/documents/{group['document_id']}", {"q": state.q, "cmp": state.cmp})
+        group["kwic_url"] = _url("/kwic", {"q": state.q, "school": group["school"], "cmp": state.cmp})
     context.update(
         result=result,
         facets=_facet_view(state, result["facets"]),
@@ -204,6 +206,7 @@ def _search_context(snapshot: Snapshot, state: SearchState) -> tuple[dict[str, A
         sort_urls={s: state.url(sort=s) for s in ("relevance", "year")},
         per_group_urls=[(n, state.url(per_group=n)) for n in PER_GROUP_CHOICES],
         api_url=state.api_url(),
+        histogram=year_histogram(result, state.q), kwic_url=_url("/kwic", {"q": state.q, **state.filters()}),
     )
     return context, 200
 
@@ -289,5 +292,6 @@ def document_page(request: Request, snapshot: SnapshotDep, document_id: str, q: 
         "mentions": sum(p["matches"] for p in hits),
         "search_url": carry_cmp(request, SearchState(q=q.strip()).url()) if q.strip() else None,
         "api_url": _url(f"/api/documents/{document['id']}", {"q": q.strip()}),
+        "related": related_plans(snapshot, document["id"]),
     }
     return _render(request, "document.html", context)

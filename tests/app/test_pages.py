@@ -332,6 +332,7 @@ def test_templates_are_autoescaped() -> None:
 def test_paths_of_packaged_assets() -> None:
     assert (pages.TEMPLATES_DIR / "base.html").is_file()
     assert {p.name for p in pages.STATIC_DIR.iterdir()} >= {"style.css", "search.js", "document.js", "compare.js"}
-    assert all(p.name.startswith("_") or p.name in {"base.html", "search.html", "document.html", "compare.html", "not_found.html"}
+    assert all(p.name.startswith("_") or p.name in {"base.html", "search.html", "document.html", "compare.html", "not_found.html",
+                                                     "kwic.html", "trends.html", "diff.html", "terms.html", "echo.html"}
                for p in pages.TEMPLATES_DIR.glob("*.html"))
     assert isinstance(pages.TEMPLATES_DIR, Path)

@@ -1,0 +1,1 @@
+"""Views over the corpus that a result list cannot give: concordance, trends, similar plans."""
