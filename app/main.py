@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.indexer_child import IndexerChild, IndexerUnavailable
 from app.query import QueryError
 from app.routes import admin, api, pages
-from app.security import SecurityHeaders
+from app.security import SecurityHeaders, redact_access_log
 from app.routes import compare as compare_routes
 from app.snapshot import SnapshotHolder
 from app.themes import load_themes
@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        redact_access_log()  # here, after uvicorn has configured its loggers
         app.state.holder = SnapshotHolder(settings.index_dir, reload_interval=settings.plans_reload_interval)
         app.state.themes = load_themes(settings.plans_themes)  # a bad dictionary stops start-up, naming the entry
         app.state.indexer = IndexerChild(settings)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from app.highlighting import highlight
-from app.query import And, Filter, Node, Not, Or, Term, describe, parse, positive_terms
+from app.query import And, Filter, Node, Not, Or, Term, describe, literal_filter, parse, positive_terms
 from app.snapshot import Snapshot
 from indexer.cleaning import normalize
 
@@ -56,10 +56,8 @@ class SearchRequest:
 
 
 def parse_filter(name: str, value: str) -> Filter:
-    """A URL filter parsed exactly as the same filter written in the query."""
-    node = parse(f'{name}:"{value}"') if '"' not in value else parse(f"{name}:{value}")
-    assert isinstance(node, Filter)
-    return node
+    """A URL filter: the same filter as `name:"value"` in the query, its value taken literally."""
+    return literal_filter(name, value)
 
 
 def plan_field(meta: dict[str, Any], name: str) -> str | None:

@@ -48,6 +48,7 @@ from indexer.settings import Settings
 router = APIRouter(prefix="", tags=["admin"])
 
 MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the file
+NAME_BYTES = 200  # a saved upload's name, in UTF-8 bytes: room under the usual 255 for the suffix
 _bearer = HTTPBearer(auto_error=False, description="PLANS_ADMIN_TOKEN; with none set, uploads and deletes are off.")
 
 
@@ -157,8 +158,8 @@ def delete_document(_admin: Admin, request: Request, document_id: Annotated[int,
 async def _receive_upload(request: Request, limit: int) -> tuple[str, bytes]:
     """(file name, bytes) of the one `file` part; 413 as soon as the body is known to be too big."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit + MULTIPART_SLACK:
-        raise HTTPException(413, _too_big(int(declared), limit))
+    if declared.isdigit() and int(declared[-19:] if len(declared) <= 19 else "9" * 19) > limit + MULTIPART_SLACK:
+        raise HTTPException(413, _too_big(int(declared) if len(declared) <= 19 else 10**19, limit))
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != "multipart/form-data":
         raise HTTPException(400, "请用 multipart/form-data 上传，文件放在字段 file 里。")
     counter = _Counter(limit + MULTIPART_SLACK)
@@ -208,10 +209,16 @@ def _safe_name(name: str) -> str:
     """The file's own name, without any folder, control characters or a leading dot."""
     base = PureWindowsPath(PurePosixPath(name).name).name
     base = re.sub(r"[\x00-\x1f\x7f/\\:*?\"<>|]", "_", base).strip().lstrip(".")
-    if len(base) > 120:
+    if len(base.encode("utf-8")) > NAME_BYTES:  # most file systems allow 255 bytes, not characters
         suffix = PurePosixPath(base).suffix[:10]
-        base = base[: 120 - len(suffix)] + suffix
+        stem = base[: len(base) - len(suffix)] if suffix else base
+        base = _cut_utf8(stem, NAME_BYTES - len(suffix.encode("utf-8"))) + suffix
     return base if base and base != "manifest.yaml" else f"upload{PurePosixPath(base).suffix}"
+
+
+def _cut_utf8(text: str, limit: int) -> str:
+    """The longest prefix of `text` that is at most `limit` bytes in UTF-8 (whole characters only)."""
+    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
 
 
 # -- the work, in the indexer child --------------------------------------------------------------

@@ -281,7 +281,9 @@ def compare_page(
     documents: Annotated[list[str] | None, Query()] = None,
 ) -> HTMLResponse:
     catalog = list_documents(snapshot)["documents"]
-    wanted = [int(v) for part in documents or [] for v in part.replace("，", ",").split(",") if v.strip().isdigit()]
+    items = [v.strip() for part in documents or [] for v in part.replace("，", ",").split(",")]
+    too_long = next((v for v in items if v.isdigit() and len(v) > 18), None)  # checked before int(): 4,301+ digits raise
+    wanted = [int(v) for v in items if v.isascii() and v.isdigit() and len(v) <= 18]
     known = {d["id"] for d in catalog}
     chosen = [d for d in wanted if d in known]
     ids = chosen or None
@@ -293,7 +295,10 @@ def compare_page(
     }
     status = 200
     asked = q.strip() or theme.strip()
-    if asked:
+    if too_long is not None:
+        bad = QueryError("bad_documents", f"documents 参数应为计划编号，“{too_long[:20]}…”太长，不是编号。")
+        context["error"], status = _error_view("", bad), 400
+    elif asked:
         try:
             resolved = book.resolve(asked)
             context["comparison"] = _comparison_view(snapshot, resolved, ids)

@@ -161,3 +161,15 @@ def test_formula_like_plan_text_comes_out_as_text_in_xlsx(hostile_client: TestCl
     assert {"=1+1 劳动教育每周一次。", "@SUM(A1) 劳动实践基地每学期开放两次。", '=HYPERLINK("http://example.com")'} <= values
     for cell in risky:
         assert cell.data_type == "s" and cell.quotePrefix
+
+
+@pytest.mark.parametrize("url, params", [("/api/compare", {"theme": "劳动教育"}), ("/api/matrix", {"themes": "劳动教育"}),
+                                         ("/api/matrix", {})])
+def test_no_xlsx_export_holds_a_formula_even_in_its_header_row(hostile_client: TestClient, url: str,
+                                                               params: dict[str, str]) -> None:
+    body, _ = _download(hostile_client, url, format="xlsx", **params)
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        sheets = [archive.read(n).decode("utf-8") for n in archive.namelist() if n.startswith("xl/worksheets/")]
+    assert sheets and not any("<f>" in xml or "<f " in xml for xml in sheets)
+    headers = [c for sheet in load_workbook(io.BytesIO(body)).worksheets for c in next(sheet.iter_rows())]
+    assert all(c.data_type == "s" for c in headers if isinstance(c.value, str))
