@@ -26,18 +26,11 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from indexer.errors import IndexerUnavailable  # defined with the whole tree; imported from here too
 from indexer.settings import Settings
 
 CHILD_TIMEOUT = 300.0  # seconds the child may work on one request once it holds the lock
 STOP_GRACE = 5.0  # seconds a child told to stop (its stdin closed) gets before it is killed
-
-
-class IndexerUnavailable(Exception):
-    """The indexer child could not do the work (lock held too long, timeout, error)."""
-
-    def __init__(self, message: str, *, settled: bool = True) -> None:
-        super().__init__(message)
-        self.settled = settled  # False: the child stopped mid-request and may have written part of it
 
 
 class IndexerChild:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Union
 
 from indexer.cleaning import normalize
-from indexer.errors import PlansError
+from indexer.errors import QueryError  # defined with the whole tree; imported from here too
 
 MAX_QUERY_CHARS = 500
 FIELDS = {
@@ -35,16 +35,6 @@ _OPEN_QUOTES = {'"': '"', "“": "”\"", "”": "”\""}
 _SPECIAL = set('"“”()')
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _YEAR = re.compile(r"^(\d{4})(?:\s*[-~至]\s*(\d{4}))?$")
-
-
-class QueryError(PlansError):
-    """The query cannot be parsed; `code` is stable, `message` is for people, `position` is 0-based."""
-
-    def __init__(self, code: str, message: str, position: int | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.position = position
 
 
 @dataclass(frozen=True)

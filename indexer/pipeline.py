@@ -32,7 +32,8 @@ from indexer.pool import Job, Row, Workers
 from indexer.reading import RawDocument, read_document
 from indexer.sections import split_passages
 from indexer.settings import Settings
-from indexer.sources import Known, batches, collect, known_sources, remove_upload, under
+from indexer.sources import Known, batches, collect, known_sources, under
+from indexer.uploads import remove_upload
 
 PARALLEL_CHARS = 400_000  # below this, segmenting in-process beats starting workers
 

@@ -1,5 +1,4 @@
-"""Which files a run reads (with their manifest entries), what the catalog knows of them
-already, and the uploaded copies a delete removes."""
+"""Which files a run reads (with their manifest entries) and what the catalog knows of them already."""
 
 from __future__ import annotations
 
@@ -70,12 +69,6 @@ def manifest(folder: Path, report: IndexReport) -> dict[str, Any]:
     return data
 
 
-def remove_upload(source: Path, uploads: Path) -> None:
-    """Delete our own copy of an uploaded file (uploads/<sha256>/<name>); other sources are the user's."""
-    if under(source, [uploads.resolve()]) and source.parent != uploads.resolve():
-        shutil.rmtree(source.parent, ignore_errors=True)
-
-
 def under(path: Path, roots: list[Path]) -> bool:
     return any(path == root or root in path.parents for root in roots)
 
@@ -83,3 +76,4 @@ def under(path: Path, roots: list[Path]) -> bool:
 def batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+

@@ -34,7 +34,7 @@ import traceback
 from pathlib import Path
 from typing import IO, Any
 
-from indexer.errors import PlansError
+from indexer.errors import PlansError, describe_fault
 from indexer.memory import trim
 from indexer.settings import DATA_DIR, Settings
 
@@ -121,8 +121,8 @@ def serve(settings: Settings, requests: IO[bytes], answers: IO[str]) -> int:
         except PlansError as exc:
             answer = {"ok": False, "error": str(exc)}
         except Exception as exc:  # a bug or a broken disk: say so, then leave the repair to a fresh process
-            traceback.print_exc(file=sys.stderr)
-            answer = {"ok": False, "error": f"{exc.__class__.__name__}: {exc}", "stopped": True}
+            traceback.print_exc(file=sys.stderr)  # the details (SQL, parameters, paths) go to the log only
+            answer = {"ok": False, "error": fault_message(exc), "stopped": True}
             stopped = True
         answers.write(json.dumps(answer) + "\n")  # ASCII-only: any path survives the pipe
         answers.flush()
@@ -130,6 +130,13 @@ def serve(settings: Settings, requests: IO[bytes], answers: IO[str]) -> int:
             return 1
         trim()  # the merge held two states for a moment: hand that heap back (~800 -> ~300 MB at 2,000 plans)
     return 0
+
+
+def fault_message(exc: BaseException) -> str:
+    """What the server may show of an unexpected error: a short category, never its text."""
+    if isinstance(exc, OSError) or type(exc).__module__.startswith("sqlalchemy"):
+        return describe_fault(exc)
+    return f"an unexpected {exc.__class__.__name__} (details in the server log)"
 
 
 def handle(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:

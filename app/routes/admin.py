@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
 import re
 import shutil
@@ -41,10 +42,12 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from app import models
 from app.documents import document_summary
-from app.indexer_child import IndexerChild, IndexerUnavailable
+from app.indexer_child import IndexerChild
 from app.snapshot import SnapshotHolder
+from indexer.errors import IndexerUnavailable, StorageError, Unavailable, UploadRejected, describe_fault
 from indexer.settings import Settings
 
+logger = logging.getLogger(__name__)
 router = APIRouter(prefix="", tags=["admin"])
 
 MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the file
@@ -76,14 +79,6 @@ UPLOAD_BODY = {
         },
     }
 }
-
-
-class UploadRejected(Exception):
-    """The file cannot become a plan (empty, unreadable, no text); `reason` says why."""
-
-    def __init__(self, name: str, reason: str) -> None:
-        super().__init__(f"{name}: {reason}")
-        self.name, self.reason = name, reason
 
 
 # -- the guard ------------------------------------------------------------------------------------
@@ -127,10 +122,8 @@ async def upload_document(_admin: Admin, request: Request, response: Response) -
         status, summary = await run_in_threadpool(
             ingest, settings, request.app.state.holder, request.app.state.indexer, name, data
         )
-    except UploadRejected as exc:
-        raise HTTPException(422, f"无法作为计划读取 {exc.name}：{exc.reason}") from None
-    except IndexerUnavailable as exc:
-        raise HTTPException(503, f"暂时无法索引：{exc}") from None
+    except IndexerUnavailable as exc:  # UploadRejected (422) and StorageError (503) answer as they are
+        raise Unavailable(f"暂时无法索引：{exc}") from None
     if status == "unchanged":
         response.status_code = 200
     return {**summary, "status": status}
@@ -146,7 +139,7 @@ def delete_document(_admin: Admin, request: Request, document_id: Annotated[int,
         state = request.app.state
         removed = remove(state.settings, state.holder, state.indexer, document_id)
     except IndexerUnavailable as exc:
-        raise HTTPException(503, f"暂时无法删除：{exc}") from None
+        raise Unavailable(f"暂时无法删除：{exc}") from None
     if not removed:
         raise HTTPException(404, f"没有编号为 {document_id} 的计划。")
     return Response(status_code=204)
@@ -271,18 +264,19 @@ def _save(uploads: Path, sha256: str, name: str, data: bytes) -> tuple[Path, boo
     folder = uploads / sha256
     if existing := _files(folder):
         return existing[0], False
-    if folder.is_dir():
-        shutil.rmtree(folder)  # an empty leftover
     staging = uploads / ".incoming" / uuid.uuid4().hex
-    staging.mkdir(parents=True)
-    (staging / name).write_bytes(data)
     try:
+        if folder.is_dir():
+            shutil.rmtree(folder)  # an empty leftover
+        staging.mkdir(parents=True)
+        (staging / name).write_bytes(data)
         os.replace(staging, folder)  # the whole folder at once: never a half-written file under its name
-    except OSError:
-        shutil.rmtree(staging, ignore_errors=True)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)  # no partial file stays behind
         if existing := _files(folder):  # the same bytes arrived meanwhile
             return existing[0], False
-        raise IndexerUnavailable(f"cannot save the upload under {uploads}") from None
+        logger.error("cannot save an upload under %s: %s", uploads, exc)
+        raise StorageError(f"暂时无法保存上传的文件：{describe_fault(exc)}") from None
     return folder / name, True
 
 

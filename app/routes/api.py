@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from app import models
-from app.documents import DocumentNotFound, get_document, list_documents
+from app.documents import get_document, list_documents
 from app.search import SORTS, SearchRequest, search
 from app.snapshot import Snapshot
 from indexer.schema import SCHEMA_VERSION
@@ -55,10 +55,7 @@ def api_document(
     document_id: Annotated[int, Path(ge=1, le=2**62)],
     q: Annotated[str | None, Query(description="Optional query whose matches are highlighted.")] = None,
 ) -> dict[str, Any]:
-    try:
-        return get_document(snapshot, document_id, q=q or None)
-    except DocumentNotFound:
-        raise HTTPException(404, f"没有编号为 {document_id} 的计划。") from None
+    return get_document(snapshot, document_id, q=q or None)  # DocumentNotFound: 404
 
 
 @router.get("/healthz", response_model=models.Health, summary="Liveness, schema version and counts")

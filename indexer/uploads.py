@@ -1,0 +1,54 @@
+"""The uploads folder: PLANS_HOME/uploads/<sha256>/<name>, one folder per content hash (that
+path is the plan's source), staged under uploads/.incoming/ while being written.
+
+Imported by the server too: it needs nothing of the readers.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+
+
+def remove_upload(source: Path, uploads: Path) -> None:
+    """Delete our own copy of an uploaded file (uploads/<sha256>/<name>); other sources are the user's."""
+    if uploads.resolve() in source.parents and source.parent != uploads.resolve():
+        shutil.rmtree(source.parent, ignore_errors=True)
+
+
+def sweep_uploads(uploads: Path, catalog_url: str) -> list[Path]:
+    """Remove what a killed or failed upload left under uploads/: staging folders (.incoming/)
+    and folders whose file no catalog plan has as its source. Run before uploads are served;
+    the folders removed. A catalog that cannot be read leaves the folders of saved files alone."""
+    removed: list[Path] = []
+    if not uploads.is_dir():
+        return removed
+    incoming = uploads / ".incoming"
+    for entry in sorted(incoming.iterdir()) if incoming.is_dir() else []:
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
+    if catalog_url.startswith("sqlite:///") and not Path(catalog_url.removeprefix("sqlite:///")).exists():
+        return removed  # no catalog yet (and connecting would create one)
+    from sqlalchemy import select  # only servers with uploads on pay for SQLAlchemy's import
+
+    from indexer.catalog import Plan, create_catalog_engine, session_scope
+
+    engine = create_catalog_engine(catalog_url)
+    try:
+        with session_scope(engine) as session:
+            sources = {Path(s).parent.resolve() for s in session.scalars(select(Plan.source))}
+    except Exception:  # no catalog yet, or not readable: nothing is known to be an orphan
+        return removed
+    finally:
+        engine.dispose()
+    for folder in sorted(uploads.iterdir()):
+        if folder.name.startswith(".") or not folder.is_dir():
+            continue
+        if folder.resolve() not in sources:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
