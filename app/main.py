@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.indexer_child import IndexerChild
+from app.limits import HeavyWork
 from app.routes import admin, api, pages
 from app.security import SecurityHeaders, redact_access_log
 from app.routes import compare as compare_routes
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   docs_url=None, redoc_url=None)
     app.add_middleware(SecurityHeaders)
     app.state.settings = settings
+    app.state.heavy = HeavyWork(settings.plans_heavy_requests)
     app.include_router(api.router)
     app.include_router(admin.router)
     app.include_router(compare_routes.router)

@@ -22,6 +22,7 @@ from fastapi.templating import Jinja2Templates
 
 from app.compare import compare, matrix
 from app.documents import DocumentNotFound, get_document, list_documents
+from app.limits import Heavy
 from app.query import FIELD_LABELS, QueryError, parse
 from app.routes.api import SnapshotDep
 from app.search import ALL, FACETS, SearchRequest, search
@@ -273,6 +274,7 @@ def _theme_query(theme: Theme) -> str:
 
 @router.get("/compare", response_class=HTMLResponse)
 def compare_page(
+    _heavy: Heavy,
     request: Request,
     snapshot: SnapshotDep,
     book: ThemesDep,
