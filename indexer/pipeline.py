@@ -22,7 +22,9 @@ from sqlalchemy.engine import Engine
 from tqdm import tqdm
 
 from indexer import store
-from indexer.catalog import INDEXED, PENDING, Passage, Plan, create_catalog_engine, init_catalog, session_scope
+from indexer.catalog import (
+    DELETING, INDEXED, PENDING, Passage, Plan, create_catalog_engine, init_catalog, reserve_ids, session_scope,
+)
 from indexer.cleaning import clean
 from indexer.errors import PlansError, ReadError
 from indexer.locking import indexer_lock
@@ -89,7 +91,11 @@ class Pipeline:
         return report
 
     def remove(self, plan_id: int) -> str | None:
-        """Delete one plan from the catalog, then the index, then its uploaded copy; its source, or None."""
+        """Delete one plan: its source, or None when the catalog has no such plan.
+
+        The catalog row is first marked DELETING (one transaction), then the plan leaves the
+        index (one commit), then the row and the uploaded copy go: a kill at any moment leaves
+        the plan whole, or marked for the next run (`_recover`) to finish deleting."""
         with indexer_lock(self.settings.plans_home, wait=self.lock_wait):
             engine = self._engine()
             try:
@@ -98,11 +104,10 @@ class Pipeline:
                     if plan is None:
                         return None
                     source = plan.source
-                    session.delete(plan)
-                store.write(self._open_index(), delete=[plan_id])
+                    plan.index_state = DELETING
+                self._finish_deletes(engine, self._open_index(), [plan_id])
             finally:
                 engine.dispose()
-            remove_upload(Path(source), self.settings.uploads_dir)
         return source
 
     def reindex(self) -> IndexReport:
@@ -114,8 +119,8 @@ class Pipeline:
             fresh = target.with_name(target.name + ".new")
             shutil.rmtree(fresh, ignore_errors=True)
             ix = store.create_index(fresh)
-            with session_scope(engine) as session:
-                ids = list(session.scalars(select(Plan.id).order_by(Plan.id)))
+            with session_scope(engine) as session:  # plans being deleted: the next run finishes them
+                ids = list(session.scalars(select(Plan.id).where(Plan.index_state != DELETING).order_by(Plan.id)))
             bar = tqdm(total=len(ids), unit="plan", disable=not self.progress, desc="reindexing")
             with self._workers(ix) as segmenter:
 
@@ -156,8 +161,23 @@ class Pipeline:
             os.replace(fresh, target)  # index.new was complete: reindex only renames after building it
         return store.open_or_create_index(target)
 
+    def _finish_deletes(self, engine: Engine, ix: Any, plan_ids: list[int]) -> None:
+        """Plans marked DELETING out of the index, then out of the catalog, then their uploaded copies."""
+        if in_index := sorted(set(plan_ids) & store.indexed_plan_ids(ix)):  # none: a kill came after this commit
+            store.write(ix, delete=in_index)
+        with session_scope(engine) as session:
+            sources = list(session.scalars(select(Plan.source).where(Plan.id.in_(plan_ids))))
+            session.execute(delete(Passage).where(Passage.plan_id.in_(plan_ids)))
+            session.execute(delete(Plan).where(Plan.id.in_(plan_ids)))
+        for source in sources:
+            remove_upload(Path(source), self.settings.uploads_dir)
+
     def _recover(self, engine: Engine, ix: Any) -> None:
-        """Finish what a killed run left: pending (or lost) plans into the index, orphans out of it."""
+        """Finish what a killed run left: deletes, pending (or lost) plans into the index, orphans out of it."""
+        with session_scope(engine) as session:
+            deleting = sorted(session.scalars(select(Plan.id).where(Plan.index_state == DELETING)))
+        if deleting:
+            self._finish_deletes(engine, ix, deleting)
         with session_scope(engine) as session:
             known = set(session.scalars(select(Plan.id)))
             pending = set(session.scalars(select(Plan.id).where(Plan.index_state == PENDING)))
@@ -220,12 +240,14 @@ class Pipeline:
         plans: list[tuple[Plan, _Prepared]] = []
         outcomes: list[Outcome] = []
         with session_scope(engine) as session:
+            found = {item.source: session.get(Plan, known[item.source].id) if item.source in known else None
+                     for item in prepared}
+            new_ids = iter(reserve_ids(session, Plan, sum(plan is None for plan in found.values())))
             for item in prepared:
-                existing = known.get(item.source)
-                plan = session.get(Plan, existing.id) if existing is not None else None
+                plan = found[item.source]
                 outcomes.append(Outcome(item.source, "added" if plan is None else "replaced", warnings=item.warnings))
                 if plan is None:
-                    plan = Plan(source=item.source)
+                    plan = Plan(id=next(new_ids), source=item.source)  # never an id a deleted plan had
                     session.add(plan)
                 _fill(plan, item)
                 plans.append((plan, item))
@@ -233,8 +255,9 @@ class Pipeline:
             replaced = [plan.id for plan, item in plans if item.source in known]
             if replaced:
                 session.execute(delete(Passage).where(Passage.plan_id.in_(replaced)))
+            passage_ids = iter(reserve_ids(session, Passage, sum(len(item.passages) for _, item in plans)))
             values = [
-                {"plan_id": plan.id, "ordinal": p.ordinal, "start": p.start, "end": p.end,
+                {"id": next(passage_ids), "plan_id": plan.id, "ordinal": p.ordinal, "start": p.start, "end": p.end,
                  "heading_rank": p.heading_rank, "section": list(p.section), "text": p.text}
                 for plan, item in plans for p in item.passages
             ]
