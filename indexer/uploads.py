@@ -31,20 +31,9 @@ def sweep_uploads(uploads: Path, catalog_url: str) -> list[Path]:
         else:
             entry.unlink(missing_ok=True)
         removed.append(entry)
-    if catalog_url.startswith("sqlite:///") and not Path(catalog_url.removeprefix("sqlite:///")).exists():
-        return removed  # no catalog yet (and connecting would create one)
-    from sqlalchemy import select  # only servers with uploads on pay for SQLAlchemy's import
-
-    from indexer.catalog import Plan, create_catalog_engine, session_scope
-
-    engine = create_catalog_engine(catalog_url)
-    try:
-        with session_scope(engine) as session:
-            sources = {Path(s).parent.resolve() for s in session.scalars(select(Plan.source))}
-    except Exception:  # no catalog yet, or not readable: nothing is known to be an orphan
+    sources = catalogued_folders(catalog_url)
+    if sources is None:
         return removed
-    finally:
-        engine.dispose()
     for folder in sorted(uploads.iterdir()):
         if folder.name.startswith(".") or not folder.is_dir():
             continue
@@ -52,3 +41,30 @@ def sweep_uploads(uploads: Path, catalog_url: str) -> list[Path]:
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     return removed
+
+
+def catalogued_folders(catalog_url: str) -> set[Path] | None:
+    """The folders of every catalog plan's source; None when the catalog cannot be read (or is not there yet)."""
+    if catalog_url.startswith("sqlite:///") and not Path(catalog_url.removeprefix("sqlite:///")).exists():
+        return None  # no catalog yet (and connecting would create one)
+    from sqlalchemy import select  # only servers with uploads on pay for SQLAlchemy's import
+
+    from indexer.catalog import Plan, create_catalog_engine, session_scope
+
+    engine = create_catalog_engine(catalog_url)
+    try:
+        with session_scope(engine) as session:
+            return {Path(s).parent.resolve() for s in session.scalars(select(Plan.source))}
+    except Exception:  # not readable: nothing is known to be an orphan
+        return None
+    finally:
+        engine.dispose()
+
+
+def drop_if_orphan(folder: Path, catalog_url: str) -> bool:
+    """Remove one upload folder unless a catalog plan has its file (or the catalog cannot say); whether it went."""
+    sources = catalogued_folders(catalog_url)
+    if sources is None or folder.resolve() in sources:
+        return False
+    shutil.rmtree(folder, ignore_errors=True)
+    return True

@@ -46,6 +46,7 @@ from app.indexer_child import IndexerChild
 from app.snapshot import SnapshotHolder
 from indexer.errors import IndexerUnavailable, StorageError, Unavailable, UploadRejected, describe_fault
 from indexer.settings import Settings
+from indexer.uploads import drop_if_orphan
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="", tags=["admin"])
@@ -243,6 +244,8 @@ def ingest(
         # finishes such a plan): then the file stays, and uploading it again answers for it
         if created and exc.settled:
             shutil.rmtree(path.parent, ignore_errors=True)
+        elif created:  # no catalog plan has it (the child stopped before that commit): an orphan
+            drop_if_orphan(path.parent, settings.catalog_url)
         raise
     snapshot = holder.reload_now()
     plan_index = snapshot.plan_by_id.get(outcome["plan_id"])
