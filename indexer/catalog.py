@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, create_engine, event, func, select
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, create_engine, event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
@@ -84,6 +84,16 @@ class Passage(Base):
     text: Mapped[str] = mapped_column(Text)
 
     plan: Mapped[Plan] = relationship(back_populates="passages")
+
+
+class TimedOut(Base):
+    """A file (by content hash) that overran the per-file time budget of `seconds`: not read again with that budget."""
+
+    __tablename__ = "timed_out"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seconds: Mapped[float] = mapped_column(Float)
+    failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
 class IdMark(Base):

@@ -26,6 +26,7 @@ the log (`describe_fault` turns an OS or database error into such a message).
 from __future__ import annotations
 
 import errno
+from typing import Any
 
 
 class PlansError(Exception):
@@ -47,6 +48,10 @@ class ReadError(PlansError):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+
+
+    def __reduce__(self) -> tuple[Any, ...]:  # rebuilt whole when sent back from the reading process
+        return (type(self), (self.path, self.reason))
 
 
 class TimeBudgetExceeded(ReadError):

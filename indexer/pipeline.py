@@ -25,29 +25,16 @@ from indexer import store
 from indexer.catalog import (
     DELETING, INDEXED, PENDING, Passage, Plan, create_catalog_engine, init_catalog, reserve_ids, session_scope,
 )
-from indexer.cleaning import clean
-from indexer.errors import PlansError, ReadError
+from indexer.errors import PlansError
 from indexer.locking import indexer_lock
-from indexer.metadata import extract_metadata
 from indexer.outcomes import IndexReport, Outcome
 from indexer.pool import Job, Row, Workers
-from indexer.reading import RawDocument, read_document
-from indexer.sections import split_passages
+from indexer.preparing import Prepared, Preparer
 from indexer.settings import Settings
 from indexer.sources import Known, batches, collect, known_sources, under
 from indexer.uploads import remove_upload
 
 PARALLEL_CHARS = 400_000  # below this, segmenting in-process beats starting workers
-
-
-@dataclass
-class _Prepared:
-    raw: RawDocument
-    source: str
-    metadata: dict[str, Any]
-    warnings: list[str]
-    text: str
-    passages: list[Any]
 
 
 class Pipeline:
@@ -72,14 +59,17 @@ class Pipeline:
                 self._prune(engine, ix, roots, {str(f.resolve()) for f, _ in files}, report)
             known = known_sources(engine)
             bar = tqdm(total=len(files), unit="file", disable=not self.progress, desc="indexing")
-            with self._workers(ix) as segmenter:
+            budget = self.settings.plans_file_timeout
+            with self._workers(ix) as segmenter, Preparer(engine, budget, self.settings.plans_max_upload_bytes) as preparer:
 
                 def jobs() -> Iterator[Job | None]:
                     for batch in batches(files, self.settings.plans_batch_plans):
                         prepared = []
                         for path, overrides in batch:
-                            item = self._prepare(known, path, overrides, report)
-                            if item is not None:
+                            item = preparer.prepare(path, known.get(str(path.resolve())), overrides)
+                            if isinstance(item, Outcome):
+                                report.outcomes.append(item)
+                            else:
                                 prepared.append(item)
                             bar.update(1)
                         yield self._submit_cataloged(engine, self._catalog(engine, known, prepared, report), segmenter)
@@ -204,40 +194,14 @@ class Pipeline:
         if ids:
             store.write(ix, delete=ids)
 
-    def _prepare(self, known: dict[str, Known], path: Path, overrides: dict[str, Any], report: IndexReport) -> _Prepared | None:
-        source = str(path.resolve())
-        try:
-            raw = read_document(path, max_bytes=self.settings.plans_max_upload_bytes)
-        except ReadError as exc:
-            report.outcomes.append(Outcome(source, "failed", reason=exc.reason))
-            return None
-        return self._prepare_raw(known, raw, source, overrides, report)
-
-    def _prepare_raw(
-        self, known: dict[str, Known], raw: RawDocument, source: str, overrides: dict[str, Any], report: IndexReport
-    ) -> _Prepared | None:
-        existing = known.get(source)
-        if existing is not None and existing.sha256 == raw.sha256 and existing.index_state == INDEXED:
-            report.outcomes.append(Outcome(source, "unchanged", plan_id=existing.id))
-            return None
-        cleaned = clean(raw.text)
-        meta = extract_metadata(cleaned, overrides=overrides)
-        passages = split_passages(cleaned.text, title=meta.title)
-        if not passages or not any(ch.isalnum() for ch in cleaned.text):
-            report.outcomes.append(Outcome(source, "failed", reason="no text left after cleaning"))
-            return None
-        metadata = meta.as_dict()
-        warnings = metadata.pop("warnings")
-        return _Prepared(raw, source, metadata, warnings, cleaned.text, passages)
-
-    def _catalog(self, engine: Engine, known: dict[str, Known], prepared: list[_Prepared],
+    def _catalog(self, engine: Engine, known: dict[str, Known], prepared: list[Prepared],
                  report: IndexReport) -> _Cataloged:
         """The plans and their passages into the catalog, marked pending (one transaction).
 
         New plans are inserted together and all passages by one executemany; where the
         database returns the new passage ids in order (SQLite, PostgreSQL), the passages to
         index are taken from what was inserted instead of being read back."""
-        plans: list[tuple[Plan, _Prepared]] = []
+        plans: list[tuple[Plan, Prepared]] = []
         outcomes: list[Outcome] = []
         with session_scope(engine) as session:
             found = {item.source: session.get(Plan, known[item.source].id) if item.source in known else None
@@ -326,7 +290,7 @@ class Pipeline:
         with session_scope(engine) as session:
             session.execute(update(Plan).where(Plan.id.in_(job.plan_ids)).values(index_state=INDEXED))
 
-def _fill(plan: Plan, item: _Prepared) -> None:
+def _fill(plan: Plan, item: Prepared) -> None:
     """The plan row's fields from a prepared file, marked pending."""
     for name, value in item.metadata.items():
         if name in Plan.METADATA_FIELDS:
