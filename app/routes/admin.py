@@ -63,7 +63,9 @@ def _error(status: int, description: str) -> dict[str, Any]:
 GUARDED: dict[int | str, dict[str, Any]] = {
     401: _error(401, "Missing or wrong token."),
     403: _error(403, "Uploads and deletes are off: PLANS_ADMIN_TOKEN is not set."),
-    503: _error(503, "Another indexer or upload held on for PLANS_ADMIN_WAIT seconds, or the indexer child failed or overran."),
+    503: _error(503, "Another indexer or upload held on for PLANS_ADMIN_WAIT seconds, the indexer child failed, died or "
+                "overran, or the disk or the catalog refused the write (full, read-only, locked); the message is short, "
+                "the details are in the server log."),
 }
 UPLOAD_BODY = {
     "requestBody": {
@@ -112,7 +114,8 @@ Admin = Annotated[None, Depends(require_admin)]
         200: {"model": models.UploadedDocument, "description": "The same file was uploaded before."},
         400: _error(400, "Not a multipart upload with one `file`."),
         413: _error(413, "Larger than PLANS_MAX_UPLOAD_BYTES."),
-        422: _error(422, "The file cannot be read as a plan; the message says why."),
+        422: _error(422, "The file cannot be read as a plan, or took longer than PLANS_FILE_TIMEOUT to read (then the "
+                         "same bytes are refused until that setting changes); the message says why."),
         **GUARDED,
     },
 )
