@@ -130,4 +130,6 @@ def _plain(value: Any) -> Any:
 
 
 def _download(body: bytes, media_type: str, kind: str, label: str, extension: str) -> Response:
-    return Response(body, media_type=media_type, headers={"Content-Disposition": content_disposition(kind, label, extension)})
+    """An export, its memory handed back once sent (an XLSX is built from a whole comparison)."""
+    return Response(body, media_type=media_type, headers={"Content-Disposition": content_disposition(kind, label, extension)},
+                    background=BackgroundTask(trim))
