@@ -24,6 +24,7 @@ from app.themes import Theme
 from indexer.errors import AnswerTooLarge, Busy
 
 RETRY_AFTER = 2  # seconds: about one heavy answer over 2,000 plans
+CELLS_PER_PASSAGE = 10  # a matrix cell (four numbers) weighs about a tenth of a passage with its text
 
 
 class HeavyWork:
@@ -73,7 +74,8 @@ def check_comparison(passages: int, limit: int, *, export: bool) -> None:
 
 
 def check_matrix(cells: int, limit: int) -> None:
-    """AnswerTooLarge (400) past `limit` cells (themes × plans)."""
-    if cells > limit:
-        raise AnswerTooLarge(f"结果太大：这个矩阵有 {cells:,} 个格子，上限 {limit:,}（PLANS_MAX_ANSWER_PASSAGES）。"
+    """AnswerTooLarge (400) past `limit` × CELLS_PER_PASSAGE cells (themes × plans)."""
+    if cells > limit * CELLS_PER_PASSAGE:
+        raise AnswerTooLarge(f"结果太大：这个矩阵有 {cells:,} 个格子，上限 {limit * CELLS_PER_PASSAGE:,}"
+                             f"（PLANS_MAX_ANSWER_PASSAGES × {CELLS_PER_PASSAGE}）。"
                              "请用 themes 选择主题，用 documents 选择计划，或用 school、year、region、level 筛选。")

@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     )
     plans_max_answer_passages: int = Field(
         default=20_000, ge=1,
-        description="Most passages one comparison (or cells one matrix) may hold; a larger one is a 400 saying how to narrow it.",
+        description="Most passages one comparison (ten times as many cells one matrix) may hold; a larger one is a 400 saying how to narrow it.",
     )
     plans_file_timeout: float = Field(
         default=60.0, ge=0,
