@@ -16,6 +16,7 @@ from app.mentions import count_mentions, countable, split_filters
 from app.query import parse, positive_terms
 from app.search import evaluate
 from app.snapshot import Snapshot
+from indexer.errors import NotFound
 
 PUBLIC_FIELDS = (
     "title", "school", "kind", "province", "city", "district", "region", "level", "period",
@@ -23,8 +24,12 @@ PUBLIC_FIELDS = (
 )
 
 
-class DocumentNotFound(LookupError):
+class DocumentNotFound(NotFound, LookupError):
     """No plan with that id in the served index."""
+
+    def __init__(self, document_id: int) -> None:
+        super().__init__(f"没有编号为 {document_id} 的计划。")
+        self.document_id = document_id
 
 
 def document_summary(snapshot: Snapshot, plan_index: int) -> dict[str, Any]:

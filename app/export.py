@@ -89,7 +89,8 @@ def to_xlsx(sheets: Sequence[Sheet]) -> bytes:
     workbook.remove(workbook.active)
     for title, header, rows in sheets:
         sheet = workbook.create_sheet(title)
-        sheet.append(header)
+        for c, value in enumerate(header, start=1):  # a header names plans: it is data like any cell
+            _set(sheet.cell(row=1, column=c), value)
         for r, row in enumerate(rows, start=2):
             for c, value in enumerate(row, start=1):
                 _set(sheet.cell(row=r, column=c), value)

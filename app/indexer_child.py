@@ -8,7 +8,9 @@ jieba, no index state). Otherwise the child starts at the first request and stop
 PLANS_INDEXER_IDLE idle seconds. Either way it serves requests one at a time (a lock: a second
 waits up to its `wait`) and stops at shutdown; after it dies the next request starts a new one.
 A child that overruns `wait + CHILD_TIMEOUT` or dies is killed with its process group, which
-the crash-safe pipeline makes harmless, and the request gets IndexerUnavailable.
+the crash-safe pipeline makes harmless, and the request gets IndexerUnavailable. Its death is
+seen by a thread waiting on the process, not by the end of its stdout (its pool workers hold
+that too), so a request never waits on a dead child's workers.
 """
 
 from __future__ import annotations
@@ -24,18 +26,11 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from indexer.errors import IndexerUnavailable  # defined with the whole tree; imported from here too
 from indexer.settings import Settings
 
 CHILD_TIMEOUT = 300.0  # seconds the child may work on one request once it holds the lock
 STOP_GRACE = 5.0  # seconds a child told to stop (its stdin closed) gets before it is killed
-
-
-class IndexerUnavailable(Exception):
-    """The indexer child could not do the work (lock held too long, timeout, error)."""
-
-    def __init__(self, message: str, *, settled: bool = True) -> None:
-        super().__init__(message)
-        self.settled = settled  # False: the child stopped mid-request and may have written part of it
 
 
 class IndexerChild:
@@ -162,6 +157,10 @@ class IndexerChild:
         self._reader = threading.Thread(target=_read_lines, args=(process.stdout, self._answers),
                                         name=f"indexer-child-{process.pid}", daemon=True)
         self._reader.start()
+        # its pool workers inherit its stdout, so the end of that stream does not say it died:
+        # waiting on the process itself does, and then its whole group goes with it
+        threading.Thread(target=_watch, args=(process, self._answers), name=f"indexer-watch-{process.pid}",
+                         daemon=True).start()
         self._process, self._asked = process, False
         return process
 
@@ -227,6 +226,17 @@ class IndexerChild:
                 self._stop()
         finally:
             self._lock.release()
+
+
+def _watch(process: subprocess.Popen[bytes], answers: queue.Queue[bytes | None]) -> None:
+    """Once the child has ended (however it ended), kill what is left of its process group
+    (pool workers) and wake the request waiting for its answer."""
+    process.wait()
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # the group outlives its leader while a member lives
+    except (ProcessLookupError, PermissionError):
+        pass  # no member left
+    answers.put(None)
 
 
 def _read_lines(stream: IO[bytes], answers: queue.Queue[bytes | None]) -> None:

@@ -12,19 +12,25 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.indexer_child import IndexerChild, IndexerUnavailable
-from app.query import QueryError
+from app.indexer_child import IndexerChild
+from app.limits import HeavyWork
 from app.routes import admin, api, pages, views
-from app.security import SecurityHeaders
+from app.security import SecurityHeaders, redact_access_log
 from app.routes import compare as compare_routes
-from app.routes import suggest as suggest_routes
 from app.routes import compare_pages
+from app.routes import suggest as suggest_routes
 from app.snapshot import SnapshotHolder
 from app.themes import load_themes
+from indexer.errors import (
+    IndexerUnavailable, IndexMissingError, NotFound, PlansError, QueryError, ReadError, SchemaVersionError, Unavailable,
+    UploadRejected,
+)
 from indexer.settings import Settings, get_settings
+from indexer.uploads import sweep_uploads
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +48,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        redact_access_log()  # here, after uvicorn has configured its loggers
         app.state.holder = SnapshotHolder(settings.index_dir, reload_interval=settings.plans_reload_interval)
         app.state.themes = load_themes(settings.plans_themes)  # a bad dictionary stops start-up, naming the entry
         app.state.indexer = IndexerChild(settings)
+        if settings.plans_admin_token:
+            for leftover in await run_in_threadpool(sweep_uploads, settings.uploads_dir, settings.catalog_url):
+                logger.warning("removed %s, left by an upload that did not finish", leftover.name)
         if settings.plans_admin_token and settings.plans_indexer_warm:
             try:
                 app.state.indexer.start()  # loads its code and jieba while search already answers
@@ -60,9 +70,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="学校工作计划检索", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
                   docs_url=None, redoc_url=None)
     app.add_middleware(SecurityHeaders)
+    app.state.settings = settings
     # outermost: compresses what SecurityHeaders passes through (streamed bodies chunk by chunk)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
-    app.state.settings = settings
+    app.state.heavy = HeavyWork(settings.plans_heavy_requests)
     app.include_router(api.router)
     app.include_router(admin.router)
     app.include_router(compare_routes.router)
@@ -85,10 +96,27 @@ def _error(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+# The project's exceptions (tree: indexer/errors.py) by HTTP status, looked up along the MRO.
+STATUS: dict[type[PlansError], int] = {
+    QueryError: 400, NotFound: 404, ReadError: 422, UploadRejected: 422, Unavailable: 503,
+    IndexMissingError: 503, SchemaVersionError: 503,
+}
+
+
+def status_of(exc: PlansError) -> int:
+    """The HTTP status of one of the project's exceptions: its nearest class in STATUS (503 by default)."""
+    return next((STATUS[cls] for cls in type(exc).__mro__ if cls in STATUS), 503)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(QueryError)
-    async def _query_error(_request: Request, exc: QueryError) -> JSONResponse:
-        return _error(400, exc.code, exc.message, exc.position)
+    @app.exception_handler(PlansError)
+    async def _plans_error(_request: Request, exc: PlansError) -> JSONResponse:
+        status = status_of(exc)
+        if status >= 500 and not isinstance(exc, Unavailable):
+            logger.error("%s answered %d: %s", type(exc).__name__, status, exc)
+        retry = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(retry)} if retry is not None else None
+        return _error(status, exc.code, exc.message, getattr(exc, "position", None), headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Union
 
 from indexer.cleaning import normalize
-from indexer.errors import PlansError
+from indexer.errors import QueryError  # defined with the whole tree; imported from here too
 
 MAX_QUERY_CHARS = 500
 FIELDS = {
@@ -40,16 +40,6 @@ _OPERATORS = {"or": "OR", "and": "AND", "not": "NOT"}
 _SPECIAL = set('"“”') | set(_LPAREN) | set(_RPAREN) | set(_BAR)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _YEAR = re.compile(r"^(\d{4})(?:\s*[-~至]\s*(\d{4}))?$")
-
-
-class QueryError(PlansError):
-    """The query cannot be parsed; `code` is stable, `message` is for people, `position` is 0-based."""
-
-    def __init__(self, code: str, message: str, position: int | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.position = position
 
 
 @dataclass(frozen=True)
@@ -246,16 +236,29 @@ class _Parser:
                 label, example = FIELD_LABELS[token.field], _FIELD_EXAMPLES[token.field]
                 raise QueryError("empty_filter", f"第 {token.position + 1} 个字符处的筛选条件（{label}）缺少值，例如 {example}。", token.position)
             value = self.take().text
-        if token.field == "year":
-            match = _YEAR.match(normalize(value).strip())
-            if not match:
-                raise QueryError("bad_year", f"第 {token.position + 1} 个字符处的年份“{value}”无法识别：请写成 year:2024 或 year:2022-2024。", token.position)
-            low = int(match.group(1))
-            high = int(match.group(2) or low)
-            if high < low:
-                low, high = high, low
-            return Filter("year", value, (low, high))
-        return Filter(token.field, normalize(value).strip())
+        return literal_filter(token.field, value, token.position)
+
+
+def literal_filter(field: str, value: str, position: int = 0) -> Filter:
+    """A filter on `field` whose value is data: quotes, OR and parentheses in it are literal
+    characters, never query syntax (URL filters come here directly, not through `parse`)."""
+    if field not in FIELD_LABELS:
+        raise QueryError("unknown_filter", f"没有名为 {field} 的筛选条件。", position)
+    if len(value) > MAX_QUERY_CHARS:
+        raise QueryError("too_long", f"筛选条件太长：最多 {MAX_QUERY_CHARS} 个字符，现在是 {len(value)} 个。", position)
+    control = _CONTROL.search(value)
+    if control:
+        raise QueryError("control_character", f"筛选条件（{FIELD_LABELS[field]}）的第 {control.start() + 1} 个字符是控制字符，请删除它。", position)
+    if field == "year":
+        match = _YEAR.match(normalize(value).strip())
+        if not match:
+            raise QueryError("bad_year", f"第 {position + 1} 个字符处的年份“{value}”无法识别：请写成 year:2024 或 year:2022-2024。", position)
+        low = int(match.group(1))
+        high = int(match.group(2) or low)
+        if high < low:
+            low, high = high, low
+        return Filter("year", value, (low, high))
+    return Filter(field, normalize(value).strip())
 
 
 def _check_positive(node: Node) -> None:

@@ -29,7 +29,7 @@ from app.facets import plan_field, split_values, value_filter  # noqa: F401  (pl
 from app.highlighting import highlight
 from app.loose import Projection, project, projection
 from app.mentions import countable
-from app.query import And, Filter, Node, Not, Or, Term, describe, parse, positive_terms
+from app.query import And, Filter, Node, Not, Or, Term, describe, literal_filter, parse, positive_terms
 from app.snapshot import Hits, Snapshot
 from indexer.cleaning import normalize
 
@@ -73,10 +73,8 @@ class SearchRequest:
 
 
 def parse_filter(name: str, value: str) -> Filter:
-    """A URL filter parsed exactly as the same filter written in the query."""
-    node = parse(f'{name}:"{value}"') if '"' not in value else parse(f"{name}:{value}")
-    assert isinstance(node, Filter)
-    return node
+    """A URL filter: the same filter as `name:"value"` in the query, its value taken literally."""
+    return literal_filter(name, value)
 
 
 def _plan_mask(snapshot: Snapshot, node: Filter) -> np.ndarray:

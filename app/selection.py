@@ -31,7 +31,9 @@ def parse_documents(text: str | None) -> list[int] | None:
         item = item.strip()
         if not item:
             continue
-        if not item.isascii() or not item.isdigit() or len(item) > 18:
+        if item.isascii() and item.isdigit() and len(item) > 18:  # checked before int(): 4,301+ digits raise
+            raise QueryError("bad_documents", f"documents 参数应为计划编号，“{item[:20]}…”太长，不是编号。")
+        if not item.isascii() or not item.isdigit():
             raise QueryError("bad_documents", f"documents 参数应为逗号分隔的计划编号（例如 1,2,3），“{item[:20]}”不是编号。")
         ids.append(int(item))
     return ids or None

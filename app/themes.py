@@ -16,13 +16,13 @@ import yaml
 
 from app.query import Node, Or, QueryError, Term, describe, parse, positive_terms
 from indexer.cleaning import normalize
-from indexer.errors import PlansError
+from indexer.errors import ConfigurationError
 from indexer.settings import load_yaml
 
 LIST_SEPARATORS = (",", "，")  # between themes in `themes=`, so names may not contain them
 
 
-class ThemeError(PlansError):
+class ThemeError(ConfigurationError):
     """The theme dictionary file is missing, not YAML, or has a bad entry (named in the message)."""
 
 

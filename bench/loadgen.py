@@ -119,6 +119,7 @@ class LoadResult:
     seconds: float = 0.0
     requests: int = 0
     errors: int = 0
+    shed: int = 0  # 503 with Retry-After: a heavy request refused past PLANS_HEAVY_REQUESTS (not an error)
     latencies_ms: list[float] = field(default_factory=list)
 
     @property
@@ -144,14 +145,18 @@ def load(base: str, paths: list[str], *, clients: int, seconds: float, max_reque
                         return
                     budget[0] -= 1
                 started = time.perf_counter()
+                shed = False
                 try:
-                    ok = http.get(order[i % len(order)]).status_code == 200
+                    response = http.get(order[i % len(order)])
+                    ok = response.status_code == 200
+                    shed = response.status_code == 503 and "retry-after" in response.headers
                 except httpx.HTTPError:
                     ok = False
                 elapsed = (time.perf_counter() - started) * 1000
                 with lock:
                     result.requests += 1
-                    result.errors += not ok
+                    result.errors += not ok and not shed
+                    result.shed += shed
                     result.latencies_ms.append(elapsed)
                 i += 1
 

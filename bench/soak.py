@@ -5,7 +5,7 @@
 Workload: searches (the benchmark's query mix plus needles cut at random from the corpus,
 so the server's needle cache keeps evicting), document pages and their JSON, comparisons
 (per_column=8), small matrices, and the three HTML pages. Reports throughput, p50/p95/p99,
-errors (any status other than 200) and the server's resident memory after a warm-up pass
+errors (any status other than 200, except heavy requests shed with 503 + Retry-After, counted apart) and the server's resident memory after a warm-up pass
 and at the end. Target (issue 7): 0 errors, memory flat within 10%.
 """
 
@@ -123,6 +123,7 @@ def main() -> None:
         "warm_up_requests": warm.requests,
         "requests": result.requests,
         "errors": result.errors + warm.errors,
+        "shed_503_retry_after": result.shed + warm.shed,
         "throughput_rps": round(result.throughput, 1),
         "latency_ms": _percentiles(result.latencies_ms),
         "memory_mb": {"after_warm_up": round(start_memory["rss_mb"], 1), "end": round(end_memory["rss_mb"], 1),

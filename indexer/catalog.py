@@ -7,11 +7,11 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, create_engine, event
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, create_engine, event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
-PENDING, INDEXED = "pending", "indexed"
+PENDING, INDEXED, DELETING = "pending", "indexed", "deleting"  # DELETING: the next run finishes the delete
 
 
 def _now() -> datetime:
@@ -84,6 +84,40 @@ class Passage(Base):
     text: Mapped[str] = mapped_column(Text)
 
     plan: Mapped[Plan] = relationship(back_populates="passages")
+
+
+class TimedOut(Base):
+    """A file (by content hash) that overran the per-file time budget of `seconds`: not read again with that budget."""
+
+    __tablename__ = "timed_out"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seconds: Mapped[float] = mapped_column(Float)
+    failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class IdMark(Base):
+    """The highest id ever given, per table: ids are never reused, though SQLite (without
+    AUTOINCREMENT) would give a deleted largest id again. A catalog from before this table
+    starts from its current largest ids."""
+
+    __tablename__ = "id_marks"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    high: Mapped[int] = mapped_column(Integer)
+
+
+def reserve_ids(session: Session, table: type[Plan] | type[Passage], count: int) -> range:
+    """`count` new ids for `table`, above every id it ever held (in the caller's transaction)."""
+    name = table.__tablename__
+    mark = session.get(IdMark, name)
+    largest = session.scalar(select(func.max(table.id))) or 0
+    start = max(largest, mark.high if mark is not None else 0) + 1
+    if mark is None:
+        session.add(IdMark(name=name, high=start + count - 1))
+    else:
+        mark.high = start + count - 1
+    return range(start, start + count)
 
 
 def create_catalog_engine(url: str) -> Engine:

@@ -54,6 +54,19 @@ class Settings(BaseSettings):
     plans_admin_wait: float = Field(
         default=30.0, ge=0, description="Seconds an upload or delete waits for a running indexer before answering 503."
     )
+    plans_heavy_requests: int = Field(
+        default=2, ge=1,
+        description="Comparisons, matrices and exports the server builds at once; the next one gets 503 with Retry-After.",
+    )
+    plans_max_answer_passages: int = Field(
+        default=20_000, ge=1,
+        description="Most passages one comparison (ten times as many cells one matrix) may hold; a larger one is a 400 saying how to narrow it.",
+    )
+    plans_file_timeout: float = Field(
+        default=60.0, ge=0,
+        description="Seconds one file may take to be read, cleaned and split; past it that file fails alone and is not read again "
+        "(the same bytes are refused until this setting changes). 0: no budget.",
+    )
     plans_indexer_idle: float = Field(
         default=300.0, ge=0,
         description="Seconds the server's indexer child may sit idle before it is stopped (the next upload or delete starts another); only with PLANS_INDEXER_WARM off.",

@@ -34,7 +34,7 @@ import traceback
 from pathlib import Path
 from typing import IO, Any
 
-from indexer.errors import PlansError
+from indexer.errors import PlansError, describe_fault
 from indexer.memory import trim
 from indexer.settings import DATA_DIR, Settings
 
@@ -84,7 +84,10 @@ def warm_up(settings: Settings) -> str | None:
     if not samples:
         return None
     with tempfile.TemporaryDirectory(prefix="plans-warm-up-") as home:
-        scratch = settings.model_copy(update={"plans_home": Path(home), "database_url": None, "plans_workers": 1})
+        # no time budget: the sample is read here, so what it loads stays loaded for the
+        # reading processes each request forks (indexer/budget.py)
+        scratch = settings.model_copy(update={"plans_home": Path(home), "database_url": None, "plans_workers": 1,
+                                              "plans_file_timeout": 0.0})
         pipeline = Pipeline(scratch)
         report = pipeline.index([samples[0]])
         removed = [pipeline.remove(o.plan_id) for o in report.outcomes if o.plan_id is not None]
@@ -121,8 +124,8 @@ def serve(settings: Settings, requests: IO[bytes], answers: IO[str]) -> int:
         except PlansError as exc:
             answer = {"ok": False, "error": str(exc)}
         except Exception as exc:  # a bug or a broken disk: say so, then leave the repair to a fresh process
-            traceback.print_exc(file=sys.stderr)
-            answer = {"ok": False, "error": f"{exc.__class__.__name__}: {exc}", "stopped": True}
+            traceback.print_exc(file=sys.stderr)  # the details (SQL, parameters, paths) go to the log only
+            answer = {"ok": False, "error": fault_message(exc), "stopped": True}
             stopped = True
         answers.write(json.dumps(answer) + "\n")  # ASCII-only: any path survives the pipe
         answers.flush()
@@ -130,6 +133,13 @@ def serve(settings: Settings, requests: IO[bytes], answers: IO[str]) -> int:
             return 1
         trim()  # the merge held two states for a moment: hand that heap back (~800 -> ~300 MB at 2,000 plans)
     return 0
+
+
+def fault_message(exc: BaseException) -> str:
+    """What the server may show of an unexpected error: a short category, never its text."""
+    if isinstance(exc, OSError) or type(exc).__module__.startswith("sqlalchemy"):
+        return describe_fault(exc)
+    return f"an unexpected {exc.__class__.__name__} (details in the server log)"
 
 
 def handle(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:

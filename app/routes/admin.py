@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
 import re
 import shutil
@@ -41,13 +42,17 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from app import models
 from app.documents import document_summary
-from app.indexer_child import IndexerChild, IndexerUnavailable
+from app.indexer_child import IndexerChild
 from app.snapshot import SnapshotHolder
+from indexer.errors import IndexerUnavailable, StorageError, Unavailable, UploadRejected, describe_fault
 from indexer.settings import Settings
+from indexer.uploads import drop_if_orphan
 
+logger = logging.getLogger(__name__)
 router = APIRouter(prefix="", tags=["admin"])
 
 MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the file
+NAME_BYTES = 200  # a saved upload's name, in UTF-8 bytes: room under the usual 255 for the suffix
 _bearer = HTTPBearer(auto_error=False, description="PLANS_ADMIN_TOKEN; with none set, uploads and deletes are off.")
 
 
@@ -58,7 +63,9 @@ def _error(status: int, description: str) -> dict[str, Any]:
 GUARDED: dict[int | str, dict[str, Any]] = {
     401: _error(401, "Missing or wrong token."),
     403: _error(403, "Uploads and deletes are off: PLANS_ADMIN_TOKEN is not set."),
-    503: _error(503, "Another indexer or upload held on for PLANS_ADMIN_WAIT seconds, or the indexer child failed or overran."),
+    503: _error(503, "Another indexer or upload held on for PLANS_ADMIN_WAIT seconds, the indexer child failed, died or "
+                "overran, or the disk or the catalog refused the write (full, read-only, locked); the message is short, "
+                "the details are in the server log."),
 }
 UPLOAD_BODY = {
     "requestBody": {
@@ -75,14 +82,6 @@ UPLOAD_BODY = {
         },
     }
 }
-
-
-class UploadRejected(Exception):
-    """The file cannot become a plan (empty, unreadable, no text); `reason` says why."""
-
-    def __init__(self, name: str, reason: str) -> None:
-        super().__init__(f"{name}: {reason}")
-        self.name, self.reason = name, reason
 
 
 # -- the guard ------------------------------------------------------------------------------------
@@ -115,7 +114,8 @@ Admin = Annotated[None, Depends(require_admin)]
         200: {"model": models.UploadedDocument, "description": "The same file was uploaded before."},
         400: _error(400, "Not a multipart upload with one `file`."),
         413: _error(413, "Larger than PLANS_MAX_UPLOAD_BYTES."),
-        422: _error(422, "The file cannot be read as a plan; the message says why."),
+        422: _error(422, "The file cannot be read as a plan, or took longer than PLANS_FILE_TIMEOUT to read (then the "
+                         "same bytes are refused until that setting changes); the message says why."),
         **GUARDED,
     },
 )
@@ -126,10 +126,8 @@ async def upload_document(_admin: Admin, request: Request, response: Response) -
         status, summary = await run_in_threadpool(
             ingest, settings, request.app.state.holder, request.app.state.indexer, name, data
         )
-    except UploadRejected as exc:
-        raise HTTPException(422, f"无法作为计划读取 {exc.name}：{exc.reason}") from None
-    except IndexerUnavailable as exc:
-        raise HTTPException(503, f"暂时无法索引：{exc}") from None
+    except IndexerUnavailable as exc:  # UploadRejected (422) and StorageError (503) answer as they are
+        raise Unavailable(f"暂时无法索引：{exc}") from None
     if status == "unchanged":
         response.status_code = 200
     return {**summary, "status": status}
@@ -145,7 +143,7 @@ def delete_document(_admin: Admin, request: Request, document_id: Annotated[int,
         state = request.app.state
         removed = remove(state.settings, state.holder, state.indexer, document_id)
     except IndexerUnavailable as exc:
-        raise HTTPException(503, f"暂时无法删除：{exc}") from None
+        raise Unavailable(f"暂时无法删除：{exc}") from None
     if not removed:
         raise HTTPException(404, f"没有编号为 {document_id} 的计划。")
     return Response(status_code=204)
@@ -157,8 +155,8 @@ def delete_document(_admin: Admin, request: Request, document_id: Annotated[int,
 async def _receive_upload(request: Request, limit: int) -> tuple[str, bytes]:
     """(file name, bytes) of the one `file` part; 413 as soon as the body is known to be too big."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit + MULTIPART_SLACK:
-        raise HTTPException(413, _too_big(int(declared), limit))
+    if declared.isdigit() and int(declared[-19:] if len(declared) <= 19 else "9" * 19) > limit + MULTIPART_SLACK:
+        raise HTTPException(413, _too_big(int(declared) if len(declared) <= 19 else 10**19, limit))
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != "multipart/form-data":
         raise HTTPException(400, "请用 multipart/form-data 上传，文件放在字段 file 里。")
     counter = _Counter(limit + MULTIPART_SLACK)
@@ -208,10 +206,16 @@ def _safe_name(name: str) -> str:
     """The file's own name, without any folder, control characters or a leading dot."""
     base = PureWindowsPath(PurePosixPath(name).name).name
     base = re.sub(r"[\x00-\x1f\x7f/\\:*?\"<>|]", "_", base).strip().lstrip(".")
-    if len(base) > 120:
+    if len(base.encode("utf-8")) > NAME_BYTES:  # most file systems allow 255 bytes, not characters
         suffix = PurePosixPath(base).suffix[:10]
-        base = base[: 120 - len(suffix)] + suffix
+        stem = base[: len(base) - len(suffix)] if suffix else base
+        base = _cut_utf8(stem, NAME_BYTES - len(suffix.encode("utf-8"))) + suffix
     return base if base and base != "manifest.yaml" else f"upload{PurePosixPath(base).suffix}"
+
+
+def _cut_utf8(text: str, limit: int) -> str:
+    """The longest prefix of `text` that is at most `limit` bytes in UTF-8 (whole characters only)."""
+    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
 
 
 # -- the work, in the indexer child --------------------------------------------------------------
@@ -243,6 +247,8 @@ def ingest(
         # finishes such a plan): then the file stays, and uploading it again answers for it
         if created and exc.settled:
             shutil.rmtree(path.parent, ignore_errors=True)
+        elif created:  # no catalog plan has it (the child stopped before that commit): an orphan
+            drop_if_orphan(path.parent, settings.catalog_url)
         raise
     snapshot = holder.reload_now()
     plan_index = snapshot.plan_by_id.get(outcome["plan_id"])
@@ -264,18 +270,19 @@ def _save(uploads: Path, sha256: str, name: str, data: bytes) -> tuple[Path, boo
     folder = uploads / sha256
     if existing := _files(folder):
         return existing[0], False
-    if folder.is_dir():
-        shutil.rmtree(folder)  # an empty leftover
     staging = uploads / ".incoming" / uuid.uuid4().hex
-    staging.mkdir(parents=True)
-    (staging / name).write_bytes(data)
     try:
+        if folder.is_dir():
+            shutil.rmtree(folder)  # an empty leftover
+        staging.mkdir(parents=True)
+        (staging / name).write_bytes(data)
         os.replace(staging, folder)  # the whole folder at once: never a half-written file under its name
-    except OSError:
-        shutil.rmtree(staging, ignore_errors=True)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)  # no partial file stays behind
         if existing := _files(folder):  # the same bytes arrived meanwhile
             return existing[0], False
-        raise IndexerUnavailable(f"cannot save the upload under {uploads}") from None
+        logger.error("cannot save an upload under %s: %s", uploads, exc)
+        raise StorageError(f"暂时无法保存上传的文件：{describe_fault(exc)}") from None
     return folder / name, True
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
 from app import models
-from app.documents import DOCUMENT_SORTS, DocumentNotFound, DocumentQuery, get_document, list_documents
+from app.documents import DOCUMENT_SORTS, DocumentQuery, get_document, list_documents
 from app.export import content_disposition
 from app.render import Table, renderer
 from app.search import MATCHES, SORTS, SearchRequest, search
@@ -115,10 +115,7 @@ def api_document(
     document_id: Annotated[int, Path(ge=1, le=2**62)],
     q: Annotated[str | None, Query(description="Optional query whose matches are highlighted.")] = None,
 ) -> dict[str, Any]:
-    try:
-        return get_document(snapshot, document_id, q=q or None)
-    except DocumentNotFound:
-        raise HTTPException(404, f"没有编号为 {document_id} 的计划。") from None
+    return get_document(snapshot, document_id, q=q or None)  # DocumentNotFound: 404
 
 
 @router.get("/healthz", response_model=models.Health, summary="Liveness, schema version and counts")

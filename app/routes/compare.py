@@ -13,9 +13,10 @@ from app import models
 from app.memory import trim
 from app.compare import compare, matrix
 from app.compare_summary import ORDERS, SORTS, summary
-from app.selection import parse_documents
+from app.selection import clean_filters, parse_documents, select_plans
 from app.compare_export import compare_workbook, matrix_workbook
 from app.export import COMPARE_HEADER, CSV_TYPE, MATRIX_HEADER, XLSX_TYPE, compare_rows, content_disposition, matrix_rows, to_csv
+from app.limits import Heavy, check_comparison, check_matrix, comparison_passages
 from app.routes.api import ERRORS, SnapshotDep
 from app.themes import ThemeBook
 
@@ -24,6 +25,8 @@ FILES: dict[int | str, dict[str, Any]] = {
     200: {"description": "JSON, or a CSV / XLSX download with format=csv|xlsx.",
           "content": {"text/csv": {}, XLSX_TYPE: {}}},
     **ERRORS,
+    400: {"model": models.ErrorBody, "description": "Bad query or parameter, or an answer too large (`answer_too_large`: the message says how to narrow it)."},
+    503: {"model": models.ErrorBody, "description": "Too many heavy requests at once (PLANS_HEAVY_REQUESTS); retry after the Retry-After seconds."},
 }
 
 
@@ -45,8 +48,12 @@ def api_themes(themes: ThemesDep) -> dict[str, Any]:
     return themes.listing()
 
 
-@router.get("/api/compare", response_model=models.Comparison, responses=FILES, summary="How each plan treats one theme")
+@router.get("/api/compare", response_model=models.Comparison, responses=FILES, summary="How each plan treats one theme",
+            description="Past PLANS_MAX_ANSWER_PASSAGES passages (counted before the answer is built) a 400 "
+                        "`answer_too_large` says how to narrow it (per_column, documents, filters); past "
+                        "PLANS_HEAVY_REQUESTS comparisons, matrices and exports at once, a 503 with Retry-After.")
 def api_compare(
+    _heavy: Heavy,
     request: Request,
     snapshot: SnapshotDep,
     themes: ThemesDep,
@@ -61,7 +68,10 @@ def api_compare(
 ) -> Any:
     chosen = themes.resolve(theme)
     filters = {"school": school, "year": year, "region": region, "level": level}
-    result = compare(snapshot, chosen, parse_documents(documents), filters, per_column if format == "json" else 0)
+    ids, per_column = parse_documents(documents), per_column if format == "json" else 0
+    check_comparison(comparison_passages(snapshot, chosen, ids, filters, per_column),
+                     request.app.state.settings.plans_max_answer_passages, export=format != "json")
+    result = compare(snapshot, chosen, ids, filters, per_column)
     if format == "csv":
         return _download(to_csv(COMPARE_HEADER, compare_rows(result)), CSV_TYPE, "compare", chosen.name, "csv")
     if format == "xlsx":
@@ -72,6 +82,7 @@ def api_compare(
 @router.get("/api/compare/summary", response_model=models.CompareSummary, responses=ERRORS,
             summary="One theme over many plans: one row of figures per selected plan")
 def api_compare_summary(
+    _heavy: Heavy,
     snapshot: SnapshotDep,
     themes: ThemesDep,
     theme: Annotated[str, Query(min_length=1, max_length=500, description="A dictionary theme name, or a query; filters written in it select plans, like the URL filters.")],
@@ -92,8 +103,11 @@ def api_compare_summary(
                          sort=sort, order=order, page=page, size=size))
 
 
-@router.get("/api/matrix", response_model=models.Matrix, responses=FILES, summary="Coverage of themes × plans")
+@router.get("/api/matrix", response_model=models.Matrix, responses=FILES, summary="Coverage of themes × plans",
+            description="Past PLANS_MAX_ANSWER_PASSAGES cells (themes × plans) a 400 `answer_too_large` says how to "
+                        "narrow it; past PLANS_HEAVY_REQUESTS heavy requests at once, a 503 with Retry-After.")
 def api_matrix(
+    _heavy: Heavy,
     request: Request,
     snapshot: SnapshotDep,
     themes: ThemesDep,
@@ -106,7 +120,10 @@ def api_matrix(
     format: Format = "json",
 ) -> Any:
     filters = {"school": school, "year": year, "region": region, "level": level}
-    result = matrix(snapshot, themes.resolve_list(themes_param), parse_documents(documents), filters)
+    chosen, ids = themes.resolve_list(themes_param), parse_documents(documents)
+    check_matrix(len(chosen) * len(select_plans(snapshot, ids, clean_filters(filters))),
+                 request.app.state.settings.plans_max_answer_passages)
+    result = matrix(snapshot, chosen, ids, filters)
     label = "" if themes_param is None else "_".join(r["theme"] for r in result["rows"])
     if format == "csv":
         return _download(to_csv(MATRIX_HEADER, matrix_rows(result)), CSV_TYPE, "matrix", label, "csv")
@@ -142,4 +159,6 @@ def _plain(value: Any) -> Any:
 
 
 def _download(body: bytes, media_type: str, kind: str, label: str, extension: str) -> Response:
-    return Response(body, media_type=media_type, headers={"Content-Disposition": content_disposition(kind, label, extension)})
+    """An export, its memory handed back once sent (an XLSX is built from a whole comparison)."""
+    return Response(body, media_type=media_type, headers={"Content-Disposition": content_disposition(kind, label, extension)},
+                    background=BackgroundTask(trim))

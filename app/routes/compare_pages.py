@@ -14,13 +14,14 @@ from fastapi.responses import HTMLResponse
 
 from app.compare import compare, matrix
 from app.compare_summary import SORTS, summary
+from app.limits import Heavy
 from app.query import QueryError
 from app.routes.api import SnapshotDep
 from app.routes.compare import ThemesDep
 from app.routes.pages import _error_view, _int, _render, _url
 from app.routes.tray import format_cmp, parse_cmp
 from app.search import plan_summary
-from app.selection import FILTERS, select_plans
+from app.selection import FILTERS, parse_documents, select_plans
 from app.snapshot import Snapshot
 from app.themes import Theme
 from app.vocabulary import LABELS
@@ -77,6 +78,7 @@ class CompareState:
 
 @router.get("/compare", response_class=HTMLResponse)
 def compare_page(
+    _heavy: Heavy,
     request: Request,
     snapshot: SnapshotDep,
     book: ThemesDep,
@@ -94,7 +96,14 @@ def compare_page(
     page: str | None = None,
     mpage: str | None = None,
 ) -> HTMLResponse:
-    known = [i for i in parse_cmp(",".join(documents or [])) if i in snapshot.plan_by_id]
+    try:
+        listed = parse_documents(",".join(documents or [])) or []
+    except QueryError as exc:
+        context = {"state": CompareState(), "themes": book.listing()["themes"], "error": _error_view("", exc),
+                   "summary": None, "comparison": None, "notice": None, "api_url": None, "picked": set(),
+                   "empty_pick": False, "pick_all": False, "matrix": None}
+        return _render(request, "compare.html", context, 400)
+    known = [i for i in dict.fromkeys(listed) if i in snapshot.plan_by_id]
     picked = [i for i in parse_cmp(",".join(cmp or [])) if i in snapshot.plan_by_id]
     state = CompareState(
         theme=theme.strip(), q=q.strip(), school=school.strip(), region=region.strip(), level=level.strip(),

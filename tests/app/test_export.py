@@ -196,3 +196,15 @@ def test_compare_workbook_is_formatted_for_reading(client: TestClient) -> None:
     long = matrix["主题矩阵"]
     assert long.auto_filter.ref and long.freeze_panes == "A2"
     assert {long.cell(row=r, column=MATRIX_HEADER.index("字数占比") + 1).number_format for r in range(2, long.max_row + 1)} == {"0.0%"}
+
+
+@pytest.mark.parametrize("url, params", [("/api/compare", {"theme": "劳动教育"}), ("/api/matrix", {"themes": "劳动教育"}),
+                                         ("/api/matrix", {})])
+def test_no_xlsx_export_holds_a_formula_even_in_its_header_row(hostile_client: TestClient, url: str,
+                                                               params: dict[str, str]) -> None:
+    body, _ = _download(hostile_client, url, format="xlsx", **params)
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        sheets = [archive.read(n).decode("utf-8") for n in archive.namelist() if n.startswith("xl/worksheets/")]
+    assert sheets and not any("<f>" in xml or "<f " in xml for xml in sheets)
+    headers = [c for sheet in load_workbook(io.BytesIO(body)).worksheets for c in next(sheet.iter_rows())]
+    assert all(c.data_type == "s" for c in headers if isinstance(c.value, str))

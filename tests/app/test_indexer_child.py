@@ -233,3 +233,41 @@ def test_an_idle_child_is_stopped_and_the_next_request_starts_another(template: 
         assert second.status_code == 201, second.text
         assert _found(client, "第一份标记") == [first.json()["id"]]
         assert _found(client, "第二份标记") == [second.json()["id"]]
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def test_a_child_killed_while_its_pool_workers_run_fails_fast_and_leaves_no_orphans(
+    template: Settings, tmp_path: Path
+) -> None:
+    settings = _settings(template, tmp_path, plans_workers=2)
+    big = SAMPLE.read_text(encoding="utf-8")
+    body = "".join(big.replace("工作", f"工作{n}号") for n in range(120)).encode()  # > PARALLEL_CHARS: workers start
+    with TestClient(create_app(settings)) as client:
+        pid = _child(client)
+        answers: list[Any] = []
+        upload = threading.Thread(target=lambda: answers.append(
+            client.post("/api/documents", files={"file": ("big.txt", body)}, headers=AUTH)))
+        upload.start()
+        _await(lambda: len(_children(pid)) >= 2 or answers, "the child to start its pool workers")
+        workers = _children(pid)
+        assert not answers, "the upload finished before its workers could be seen"
+        os.kill(pid, signal.SIGKILL)
+        upload.join(PATIENCE)  # before the fix: CHILD_TIMEOUT (300 s), the workers holding the pipe
+        assert answers, "the request is still waiting on a dead child"
+        [response] = answers
+        assert response.status_code == 503
+        assert response.json()["message"].startswith("暂时无法索引：the indexer stopped before answering")
+        _await(lambda: not any(_alive(w) for w in workers), "the dead child's workers to die")
