@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from app.query import FIELD_LABELS, Filter, Node, Or, parse
+from app.query import FIELD_LABELS, Filter, Node, Or, literal_filter
 from app.snapshot import Snapshot
 
 
@@ -40,10 +40,8 @@ def split_values(raw: str | list[str] | tuple[str, ...] | None) -> list[str]:
 
 
 def value_filter(name: str, value: str) -> Filter:
-    """A facet value parsed exactly as the same filter written in the query (`name:"value"`)."""
-    node = parse(f'{name}:"{value}"') if '"' not in value else parse(f"{name}:{value}")
-    assert isinstance(node, Filter)
-    return node
+    """A facet value as a filter on exactly that value: data, never re-parsed as query syntax."""
+    return literal_filter(name, value)
 
 
 @dataclass(frozen=True)
