@@ -206,7 +206,7 @@ def _search_context(snapshot: Snapshot, state: SearchState) -> tuple[dict[str, A
         sort_urls={s: state.url(sort=s) for s in ("relevance", "year")},
         per_group_urls=[(n, state.url(per_group=n)) for n in PER_GROUP_CHOICES],
         api_url=state.api_url(),
-        histogram=year_histogram(result, state.q), kwic_url=_url("/kwic", {"q": state.q, **state.filters()}),
+        histogram=year_histogram(result, lambda year: state.url(year=(year,))), kwic_url=_url("/kwic", {"q": state.q, **state.filters()}),
     )
     return context, 200
 

@@ -4,6 +4,7 @@ its page are built from one data function in app/views/."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -200,13 +201,13 @@ def trends_page(request: Request, snapshot: SnapshotDep, book: ThemesDep, q: str
     return _render(request, "trends.html", context)
 
 
-def year_histogram(result: dict[str, Any], q: str) -> Markup | None:
+def year_histogram(result: dict[str, Any], link: Callable[[str], str]) -> Markup | None:
     """The search page's small SVG of its matching passages per year (from the year facet), each
     bar linking to the search narrowed to that year; None when no hit has a year."""
     buckets = sorted(result["facets"].get("year", []), key=lambda b: b["value"])
     if not buckets:
         return None
-    bars = [(b["value"], b["count"], _url("/", {"q": q, "year": b["value"]})) for b in buckets]
+    bars = [(b["value"], b["count"], link(b["value"])) for b in buckets]
     return charts.bar_chart("各年份命中段落数", bars)
 
 
