@@ -8,6 +8,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from app.anchors import passage_anchor
 from app.snapshot import Snapshot
 
 _SENTENCE_END = re.compile(r"[。！？；!?;\n]")  # on the display text (the fold turns \n into a space)
@@ -28,7 +29,7 @@ _QUANTIFIED = re.compile(_STARTS + "(?:" + "|".join((
 def commitments(snapshot: Snapshot, indices: list[int], needles: Sequence[list[str]],
                 stating: Iterable[int]) -> list[dict[str, Any]]:
     """Sentences of the passages with numbers, frequencies, durations or targets:
-    [{"text", "passage_id", "mentions_theme"}] in document order, duplicates dropped.
+    [{"text", "passage_id", "anchor", "mentions_theme"}] in document order, duplicates dropped.
     `stating`: the positions k of the passages that have such sentences, in order;
     `needles[k]`: the theme's needles to look for in passage k (those it holds suffice)."""
     out: list[dict[str, Any]] = []
@@ -40,7 +41,7 @@ def commitments(snapshot: Snapshot, indices: list[int], needles: Sequence[list[s
             sentence, fold = text[start:end].strip(), folded[start:end]
             if sentence not in seen:
                 seen.add(sentence)
-                out.append({"text": sentence, "passage_id": int(snapshot.passage_ids[i]),
+                out.append({"text": sentence, "passage_id": int(snapshot.passage_ids[i]), "anchor": passage_anchor(snapshot, i),
                             "mentions_theme": any(n in fold for n in needles[k])})
     return out
 

@@ -52,10 +52,10 @@ def display_width(value: Any) -> int:
     return max(sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line) for line in lines)
 
 
-def passage_url(base_url: str, document_id: int, query: str, passage_id: int | None = None) -> str:
-    """The document page, the theme marked, at the passage."""
+def passage_url(base_url: str, document_id: int, query: str, anchor: str | None = None) -> str:
+    """The document page, the theme marked, at the passage (its stable anchor, app.anchors)."""
     url = f"{base_url.rstrip('/')}/documents/{document_id}?{urlencode({'q': query})}"
-    return url + (f"#p{passage_id}" if passage_id is not None else "")
+    return url + (f"#{anchor}" if anchor else "")
 
 
 def theme_query(theme: dict[str, Any]) -> str:
@@ -119,9 +119,10 @@ def compare_sheets(result: dict[str, Any], base_url: str = "") -> list[SheetSpec
                      percent={col["字数占比"]}, wrap={col["章节路径"], col["段落原文"]},
                      widths={col["段落原文"]: MAX_WIDTH})
     if base_url:
+        anchors = {p["id"]: p["anchor"] for c in result["columns"] for p in c["passages"]}
         for k, row in enumerate(main.rows):
             passage = row[col["段落编号"]]
-            url = passage_url(base_url, row[col["文档编号"]], query, passage)
+            url = passage_url(base_url, row[col["文档编号"]], query, anchors.get(passage))
             main.links[(k, col["段落原文"] if passage is not None else col["学校"])] = url
     return [main, side_by_side(result, base_url, query), _commitments(result, base_url, query), _terms(result)]
 
@@ -153,7 +154,7 @@ def side_by_side(result: dict[str, Any], base_url: str, query: str) -> SheetSpec
                 p = passages[depth]
                 row.append(f"[{section_path(p['section'])}]\n{p['text']}" if p["section"] else p["text"])
                 if base_url:
-                    spec.links[(len(spec.rows), k)] = passage_url(base_url, column["document"]["document_id"], query, p["id"])
+                    spec.links[(len(spec.rows), k)] = passage_url(base_url, column["document"]["document_id"], query, p["anchor"])
             else:
                 row.append(None)
         spec.rows.append(row)
@@ -175,7 +176,7 @@ def _commitments(result: dict[str, Any], base_url: str, query: str) -> SheetSpec
         doc = column["document"]
         for c in column["commitments"]:
             if base_url:
-                spec.links[(len(spec.rows), 7)] = passage_url(base_url, doc["document_id"], query, c["passage_id"])
+                spec.links[(len(spec.rows), 7)] = passage_url(base_url, doc["document_id"], query, c["anchor"])
             spec.rows.append([result["theme"]["name"], doc["document_id"], doc["school"], doc["period"], c["passage_id"],
                               sections.get(c["passage_id"], ""), "是" if c["mentions_theme"] else "", c["text"]])
     return spec

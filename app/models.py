@@ -197,6 +197,7 @@ class TermScore(BaseModel):
 class Commitment(BaseModel):
     text: str = Field(description="A sentence with a number, frequency, duration or target.")
     passage_id: int
+    anchor: str = Field(description="Its passage's stable anchor on the document page.")
     mentions_theme: bool = Field(description="The sentence itself contains a theme term.")
 
 

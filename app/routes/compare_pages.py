@@ -224,9 +224,9 @@ def _comparison_view(snapshot: Snapshot, theme: Theme, ids: list[int], state: Co
         doc_url = f"/documents/{column['document']['document_id']}"
         column["url"] = _url(doc_url, {"q": query, "cmp": state.cmp})
         for passage in column["passages"]:
-            passage["url"] = column["url"] + f"#p{passage['id']}"
+            passage["url"] = column["url"] + f"#{passage['anchor']}"
         for commitment in column["commitments"]:
-            commitment["url"] = column["url"] + f"#p{commitment['passage_id']}"
+            commitment["url"] = column["url"] + f"#{commitment['anchor']}"
     return result
 
 

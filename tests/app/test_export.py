@@ -178,8 +178,8 @@ def test_compare_workbook_is_formatted_for_reading(client: TestClient) -> None:
     assert main.column_dimensions["Q"].width == 60 and main.cell(row=2, column=text).alignment.wrap_text
     assert main.column_dimensions["C"].width == max(len(c["document"]["school"]) for c in result["columns"]) * 2 + 2
     targets = [main.cell(row=r, column=text).hyperlink.target for r in range(2, main.max_row + 1)]
-    ids = [p["id"] for c in result["columns"] for p in c["passages"]]
-    assert [int(t.rsplit("#p", 1)[1]) for t in targets] == ids
+    anchors = [p["anchor"] for c in result["columns"] for p in c["passages"]]
+    assert [t.rsplit("#", 1)[1] for t in targets] == anchors
     assert all(t.startswith("http://testserver/documents/") and "?q=" in t for t in targets)
     side = book["并排比较"]
     assert side.max_column == 1 + len(result["columns"]) and side.freeze_panes == "B2"
@@ -191,7 +191,7 @@ def test_compare_workbook_is_formatted_for_reading(client: TestClient) -> None:
     for k, column in enumerate(result["columns"]):
         top = next(p for p in column["passages"] if p["most_relevant"])
         cell = side.cell(row=best, column=k + 2)
-        assert top["text"] in cell.value and cell.hyperlink.target.endswith(f"#p{top['id']}")
+        assert top["text"] in cell.value and cell.hyperlink.target.endswith(f"#{top['anchor']}")
     matrix = load_workbook(io.BytesIO(_download(client, "/api/matrix", format="xlsx")[0]))
     long = matrix["主题矩阵"]
     assert long.auto_filter.ref and long.freeze_panes == "A2"

@@ -264,7 +264,7 @@ def test_compare_page_shows_the_api_columns_and_links_its_downloads(client: Test
         for term in column["distinctive_terms"]:
             assert f">{term['term']}</span>" in html
         for commitment in column["commitments"]:
-            assert f"#p{commitment['passage_id']}\">" in html
+            assert f"#{commitment['anchor']}\">" in html
     links = dict(re.findall(r'<a class="button" href="([^"]*)" download>下载(比较结果|矩阵) CSV</a>', html))
     assert set(links.values()) == {"比较结果", "矩阵"}
     for href in links:

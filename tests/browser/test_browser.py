@@ -208,7 +208,7 @@ def test_search_add_to_compare_then_compare_and_download_xlsx(page: Any, live_se
     assert main.column_dimensions["C"].width > 8.43  # not the default width
     assert main.cell(row=2, column=text).alignment.wrap_text
     links = [main.cell(row=r, column=text).hyperlink for r in range(2, main.max_row + 1)]
-    assert links and all(link is not None and re.match(live_server + r"/documents/\d+\?q=.+#p\d+$", link.target) for link in links)
+    assert links and all(link is not None and re.match(live_server + r"/documents/\d+\?q=.+#s-[0-9a-f]{10}(-\d+)?$", link.target) for link in links)
     side = book["并排比较"]
     assert [c.value for c in side[1]][1:] == [f"{t}（{p}）" for t, p in _card_labels(page)]
     assert side.freeze_panes == "B2"
