@@ -236,7 +236,7 @@ class Pipeline:
             report.outcomes.append(Outcome(source, "failed", reason="no text left after cleaning"))
             return None
         metadata = meta.as_dict()
-        warnings = metadata.pop("warnings")
+        warnings = [*raw.warnings, *metadata.pop("warnings")]
         return _Prepared(raw, source, metadata, warnings, cleaned.text, passages)
 
     def _catalog(self, engine: Engine, known: dict[str, _Known], prepared: list[_Prepared],
