@@ -16,6 +16,8 @@ _ARTEFACTS = re.compile(r"\[(?:bookmark|anchor|image|img)\s*:[^\]\n]{0,200}\]", 
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")  # and lone surrogates (broken PDF text)
 _SPACES = re.compile(r"\s+")
+_CELL_GAP = re.compile(r"[ \u3000]{2,}")  # in a text table, cells are apart by runs of spaces
+_TABS = re.compile(r"\t+")
 
 # Property lines of web portals ("索引号: … 文号:", "发布时间:2024-03-15 作者:办公室 点击数:12",
 # a 政府信息公开 table row "索引号<tab>…<tab>发文日期<tab>…"): read into CleanText.header.
@@ -68,11 +70,20 @@ def clean(raw: str) -> CleanText:
     """Remove artefacts, portal chrome and blank lines; keep every word of the plan."""
     text = raw.replace("\r\n", "\n").replace("\r", "\n").translate(_INVISIBLE)
     text = _ARTEFACTS.sub("", _CONTROL.sub("", text))
-    lines = [_SPACES.sub(" ", _INLINE_CHROME.sub(" ", line)).strip() for line in text.split("\n")]
+    lines = [_tidy(_INLINE_CHROME.sub(" ", line)) for line in text.split("\n")]
     lines = [line for line in lines if line and not _is_chrome(line)]
     lines = _drop_related_lists(lines)
     header, lines = _strip_portal_header(lines)
     return CleanText(text="\n".join(lines), header=header)
+
+
+def _tidy(line: str) -> str:
+    """Whitespace runs as one space; table cells (tabs, or 2+ gaps of 2+ spaces) apart by one tab."""
+    line = line.strip()
+    if "\t" not in line and len(_CELL_GAP.findall(line)) >= 2:
+        line = _CELL_GAP.sub("\t", line)
+    cells = [_SPACES.sub(" ", cell).strip() for cell in line.split("\t")]
+    return _TABS.sub("\t", "\t".join(cells)).strip()
 
 
 def _is_chrome(line: str) -> bool:
