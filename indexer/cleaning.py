@@ -53,6 +53,7 @@ _CHROME_WORDS = {
     "阅读原文", "轻触阅读原文", "预览时标签不可点", "微信扫一扫", "关注该公众号", "微信扫一扫关注该公众号",
     "在看", "点赞", "赞", "写留言", "留言", "继续滑动看下一个", "向上滑动看下一个", "知道了", "微信扫一扫可打开此内容，使用完整服务",
 }
+_PLAN_TITLE = re.compile(r"计划|方案|要点|规划|安排|行事历|思路|总结|意见|通知")  # a title, not a site name
 _HEAD_LINES = 25
 _TAIL_LINES = 12
 _RELATED_ITEM_CHARS = 60
@@ -87,8 +88,11 @@ def _tidy(line: str) -> str:
 
 
 def _is_chrome(line: str) -> bool:
+    """A tool-bar line: only chrome words ("在看 写留言"), or a link to another page."""
     core = line.strip(_BULLETS).replace(" ", "")
-    return not core or core.strip(_BULLETS) in _CHROME_WORDS or bool(_LINK_LINE.match(line))
+    if not core or core.strip(_BULLETS) in _CHROME_WORDS or _LINK_LINE.match(line):
+        return True
+    return all(word.strip(_BULLETS) in _CHROME_WORDS for word in line.split())
 
 
 def _drop_related_lists(lines: list[str]) -> list[str]:
@@ -143,7 +147,7 @@ def _parse_fields(line: str) -> dict[str, str]:
 
 
 def _looks_like_site_name(line: str) -> bool:
-    return len(line) <= 30 and not re.search(r"[，,。；;！？]", line)
+    return len(line) <= 30 and not re.search(r"[，,。；;！？]", line) and not _PLAN_TITLE.search(line)
 
 
 class _FoldTable(dict[int, str]):

@@ -443,7 +443,7 @@ def _drop_related_lists(root: Tag | BeautifulSoup, total: int) -> None:
     """A 相关文章 / 推荐阅读 box: the largest light element around its caption, or the caption and its list."""
     weights = _weights(root)
     for caption in list(root.find_all(string=_RELATED_CAPTION)):
-        node = caption.parent
+        node = getattr(caption, "parent", None)  # None once an earlier box took it along
         if node is None or node.decomposed:
             continue
         while node.parent is not None and node.parent is not root and weights.get(id(node.parent), 0) * 10 <= total * 3:
