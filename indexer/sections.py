@@ -178,7 +178,7 @@ def _is_toc_entry(line: str) -> bool:
     title = body.rstrip(_TOC_LEADERS)
     leader = body[len(title):]
     dotted = sum(ch in ".．…·•" for ch in leader) >= 2 or "…" in leader
-    spaced = leader.count(" ") + leader.count("\u3000") * 2 + leader.count("\t") * 2 >= 2
+    spaced = bool(leader.strip(".．…·•-—_"))  # cleaning leaves one space of a spaced leader
     return len(title) >= 2 and (dotted or spaced) and not _SENTENCE_END.search(title[-1:])
 
 
