@@ -181,7 +181,7 @@ def _decode_lenient(data: bytes, encoding: str) -> tuple[str, str, int] | None:
     text = data.decode(encoding, errors="replace")
     bad = text.count("\ufffd") - data.decode(encoding, errors="ignore").count("\ufffd")
     decoded = sum(not ch.isascii() for ch in text) - bad  # a few bad bytes among many good characters
-    few = bad <= max(1, int(len(text) * _MAX_BAD_BYTE_SHARE)) and decoded >= 20 * bad
+    few = bad <= max(8, int(len(text) * _MAX_BAD_BYTE_SHARE)) and decoded >= 20 * bad
     return (text, encoding, bad) if few else None
 
 
