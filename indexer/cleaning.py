@@ -44,7 +44,7 @@ _INLINE_CHROME = re.compile(
     r"|字[体号]\s*[:：]\s*(?:[【\[]?\s*[大中小]\s*[】\]]?\s*){3}"
 )
 # whole lines that only link to another page: 上一篇：《…》, 下一篇：…, 分享到：微信 微博
-_LINK_LINE = re.compile(r"^[【\[]?\s*(?:上一篇|下一篇|上一条|下一条|上一页|下一页|上篇|下篇|分享到)\s*[】\]]?\s*[:：]?")
+_LINK_LINE = re.compile(r"^[【\[]?\s*(?:上一篇|下一篇|上一条|下一条|上一页|下一页|分享到)\s*[】\]]?\s*[:：]?")
 _RELATED_CAPTION = re.compile(r"^[【\[]?(?:相关文章|相关阅读|推荐阅读|相关链接|相关新闻|热门文章|猜你喜欢|喜欢此内容的人还喜欢)[】\]]?[:：]?$")
 _CHROME_WORDS = {
     "字号", "字体", "大中小", "字号大中小", "字体大中小", "打印", "打印本页", "打印正文", "关闭", "关闭窗口",
@@ -118,7 +118,7 @@ def _strip_portal_header(lines: list[str]) -> tuple[dict[str, str], list[str]]:
     zone = list(range(head_end)) + list(range(tail_start, len(lines)))
     field_rows = {i for i in zone if _FIELD_LINE.match(lines[i])}
     byline = next((i for i in range(1, min(4, len(lines))) if _WECHAT_BYLINE.match(lines[i])), None)
-    if byline is not None and (lines[byline].startswith("原创") or "发表于" in lines[byline] or not field_rows):
+    if byline is not None and (lines[byline].startswith("原创") or "发表于" in lines[byline]):
         match = _WECHAT_BYLINE.match(lines[byline])
         assert match is not None
         header["作者"] = match["who"].strip()

@@ -64,6 +64,9 @@ def test_property_line_becomes_header_published_and_issuer(template: str, fields
         (["一、目标", "上一篇：某校安全工作方案 下一篇：无", "【打印正文】【关闭窗口】", "二、措施"], ["一、目标", "二、措施"]),
         (["一、目标", "下一篇：另一所学校的2023年工作计划"], ["一、目标"]),
         (["一、目标加强管理【打印本页】"], ["一、目标加强管理"]),
+        # the plan's own words that look like chrome stay: a part called 上篇, a dated line under the title
+        (["某区教育发展规划", "上篇：总体规划", "青禾县教育局 2024-03-01", "一、目标"],
+         ["某区教育发展规划", "上篇：总体规划", "青禾县教育局 2024-03-01", "一、目标"]),
     ],
 )
 def test_chrome_lines(lines: list[str], kept: list[str]) -> None:
