@@ -179,7 +179,8 @@ def _is_toc_entry(line: str) -> bool:
     leader = body[len(title):]
     dotted = sum(ch in ".．…·•" for ch in leader) >= 2 or "…" in leader
     spaced = bool(leader.strip(".．…·•-—_"))  # cleaning leaves one space of a spaced leader
-    return len(title) >= 2 and (dotted or spaced) and not _SENTENCE_END.search(title[-1:])
+    table_row = "\t" in line  # cells ending in a count are a table, not a contents
+    return len(title) >= 2 and (dotted or spaced) and not table_row and not _SENTENCE_END.search(title[-1:])
 
 
 def _table_rows(lines: list[str]) -> list[bool]:

@@ -137,6 +137,12 @@ def test_text_table_with_space_gaps_becomes_a_table_passage() -> None:
     assert passages[2].section == passages[3].section == ("一、安排",)
 
 
+def test_table_rows_ending_in_numbers_are_a_table_not_a_contents() -> None:
+    rows = [["班级", "人数"], ["一年级一班", "45"], ["一年级二班", "46"], ["一年级三班", "44"]]
+    _, passages = _passages(_docx(["某校工作计划", "一、班级安排"], rows), "plan.docx")
+    assert [p.text for p in passages] == ["某校工作计划", "一、班级安排", "\n".join("\t".join(r) for r in rows)]
+
+
 def test_a_long_line_is_cut_at_sentence_ends() -> None:
     sentence = "学校将持续推进课堂教学改革并加强教师队伍建设。"
     line = sentence * 20_000  # about 480,000 characters on one line
