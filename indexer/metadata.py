@@ -103,8 +103,9 @@ def extract_metadata(clean: CleanText, *, overrides: dict[str, Any] | None = Non
     meta.kind = "bureau" if _is_bureau(meta.school, meta.title) else "school"
     meta.level = BUREAU_LEVEL if meta.kind == "bureau" else _level(meta.school or "", text)
     _set_region(meta, text, header)
-    meta.issuer = header.get("发布机构") or (meta.school if meta.kind == "bureau" else None)
-    meta.published = _date(header.get("发文日期") or header.get("发布日期") or header.get("成文日期") or "")
+    meta.issuer = _first(header, "发布机构", "发文机关", "信息来源", "文章来源", "来源") or (
+        meta.school if meta.kind == "bureau" else None)
+    meta.published = _date(_first(header, "发文日期", "发布日期", "发布时间", "成文日期", "更新时间") or "")
     if meta.published is None:
         meta.published = _date(" ".join(lines[-2:])) if len(text) > 200 else None
     for name, value in (overrides or {}).items():
@@ -115,6 +116,11 @@ def extract_metadata(clean: CleanText, *, overrides: dict[str, Any] | None = Non
     if not meta.school:
         meta.warnings.append("no school or organisation name found")
     return meta
+
+
+def _first(header: dict[str, str], *names: str) -> str | None:
+    """The first of these portal fields that says something (本站, 原创 and 网络 name no one)."""
+    return next((header[n] for n in names if header.get(n) and header[n] not in {"本站", "原创", "网络"}), None)
 
 
 def _title_line(line: str) -> str | None:

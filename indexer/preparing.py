@@ -103,5 +103,5 @@ def prepare_file(path: Path, source: str, existing: Known | None, overrides: dic
     if not passages or not any(ch.isalnum() for ch in cleaned.text):
         return Outcome(source, "failed", reason="no text left after cleaning")
     metadata = meta.as_dict()
-    warnings = metadata.pop("warnings")
+    warnings = [*raw.warnings, *metadata.pop("warnings")]
     return Prepared(raw, source, metadata, warnings, cleaned.text, passages)

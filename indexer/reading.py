@@ -29,6 +29,16 @@ from indexer.errors import ReadError
 
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset({".txt", ".md", ".docx", ".pdf", ".html", ".htm"})
 MAX_BYTES_DEFAULT = 20 * 1024 * 1024
+# Budgets of the readers: a file past one is refused (ReadError, a 422 on upload) naming the limit.
+MAX_ZIP_ENTRIES = 2000
+MAX_ZIP_BYTES = 200 * 1024 * 1024  # all members, decompressed
+MAX_DOCX_XML_BYTES = 32 * 1024 * 1024  # the XML parts python-docx parses, decompressed
+MAX_HTML_ELEMENTS = 200_000
+MAX_HTML_DEPTH = 512
+MAX_PDF_PAGES = 2000
+MAX_PDF_PAGE_CHARS = 200_000
+# a file with at most this share of undecodable bytes is read with them replaced (and a warning)
+_MAX_BAD_BYTE_SHARE = 0.001
 
 _NOT_SUPPORTED = "not a text, Word, PDF or HTML file"
 _NO_TEXT = "no readable text (no letters or Chinese characters)"
@@ -47,6 +57,7 @@ class RawDocument:
     format: str
     encoding: str | None
     sha256: str
+    warnings: tuple[str, ...] = ()
 
 
 def read_document(path: Path, *, max_bytes: int = MAX_BYTES_DEFAULT) -> RawDocument:
@@ -75,17 +86,20 @@ def _read(data: bytes, path: Path, max_bytes: int) -> RawDocument:
         raise ReadError(path, _too_big(len(data), max_bytes))
     fmt = _sniff(data, path)
     encoding: str | None = None
+    warned: tuple[str, ...] = ()
     if fmt == "pdf":
         text = _read_pdf(data, path)
     elif fmt == "docx":
         text = _read_docx(data, path)
     else:
-        markup, encoding = _decode(data, path, html=fmt == "html")
-        text = _html_text(markup) if fmt == "html" else markup
+        markup, encoding, bad = _decode(data, path, html=fmt == "html")
+        if bad:
+            warned = (f"{bad} undecodable byte sequence(s) replaced by \ufffd ({encoding})",)
+        text = _html_text(markup, path) if fmt == "html" else markup
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     if not any(ch.isalpha() for ch in text):
         raise ReadError(path, _NO_TEXT)
-    return RawDocument(path, text, fmt, encoding, hashlib.sha256(data).hexdigest())
+    return RawDocument(path, text, fmt, encoding, hashlib.sha256(data).hexdigest(), warned)
 
 
 def _too_big(size: int, limit: int) -> str:
@@ -137,34 +151,68 @@ def _sniff(data: bytes, path: Path) -> str:
     return "text"
 
 
-def _decode(data: bytes, path: Path, html: bool) -> tuple[str, str]:
-    """(text, encoding): BOM, strict UTF-8, a <meta> charset, strict GB18030, then a guess."""
+def _decode(data: bytes, path: Path, html: bool) -> tuple[str, str, int]:
+    """(text, encoding, bad sequences): BOM, strict UTF-8, a <meta> charset, UTF-8 with a few bad
+    bytes, strict GB18030, GB18030 with a few bad bytes, then a guess."""
     boms = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
     candidates = [enc for bom, enc in boms if data.startswith(bom)] + ["utf-8"]
     meta = re.search(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", data[:4096], re.I) if html else None
     if meta:
         declared = meta.group(1).decode("ascii").lower()
         candidates.append("gb18030" if declared in {"gb2312", "gbk", "x-gbk"} else declared)
-    candidates.append("gb18030")
-    for encoding in candidates:
+    for encoding in [*candidates, "utf-8~", "gb18030", "gb18030~"]:
+        if encoding.endswith("~"):
+            lenient = _decode_lenient(data, encoding[:-1])
+            if lenient is not None:
+                return lenient
+            continue
         try:
-            return data.decode(encoding), encoding
+            return data.decode(encoding), encoding, 0
         except (UnicodeDecodeError, LookupError):
             continue
     best = from_bytes(data, cp_isolation=list(_GUESSABLE)).best()
     if best is None or best.encoding is None:
         raise ReadError(path, "cannot decode the text (unknown encoding)")
-    return str(best), best.encoding
+    return str(best), best.encoding, 0
+
+
+def _decode_lenient(data: bytes, encoding: str) -> tuple[str, str, int] | None:
+    """The text with its few bad sequences replaced, or None when they are more than a few."""
+    text = data.decode(encoding, errors="replace")
+    bad = text.count("\ufffd") - data.decode(encoding, errors="ignore").count("\ufffd")
+    decoded = sum(not ch.isascii() for ch in text) - bad  # a few bad bytes among many good characters
+    few = bad <= max(8, int(len(text) * _MAX_BAD_BYTE_SHARE)) and decoded >= 20 * bad
+    return (text, encoding, bad) if few else None
 
 
 def _read_docx(data: bytes, path: Path) -> str:
     """Paragraphs and table rows in document order, one per line."""
+    _check_zip_budget(data, path)
     try:
         document = docx.Document(io.BytesIO(data))
         lines = list(_block_lines(document.iter_inner_content()))
     except Exception as exc:  # untrusted file: python-docx/lxml/zipfile raise many types
         raise ReadError(path, f"broken Word file ({_describe(exc)})") from exc
     return "\n".join(lines)
+
+
+def _check_zip_budget(data: bytes, path: Path) -> None:
+    """Refuse a zip bomb before anything inflates it (zipfile enforces the declared sizes)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ReadError(path, f"broken Word file ({_describe(exc)})") from exc
+    if len(members) > MAX_ZIP_ENTRIES:
+        raise ReadError(path, f"Word file has {len(members)} parts, over the limit of {MAX_ZIP_ENTRIES} (MAX_ZIP_ENTRIES)")
+    total = sum(member.file_size for member in members)
+    if total > MAX_ZIP_BYTES:
+        raise ReadError(path, f"Word file inflates to {_too_big(total, MAX_ZIP_BYTES).removeprefix('file is ')} "
+                              "decompressed (MAX_ZIP_BYTES)")
+    xml = sum(m.file_size for m in members if m.filename.lower().endswith((".xml", ".rels")))
+    if xml > MAX_DOCX_XML_BYTES:
+        raise ReadError(path, f"Word file holds {_too_big(xml, MAX_DOCX_XML_BYTES).removeprefix('file is ')} "
+                              "of XML decompressed (MAX_DOCX_XML_BYTES)")
 
 
 def _block_lines(blocks: Iterator[Paragraph | Table]) -> Iterator[str]:
@@ -196,7 +244,14 @@ def _read_pdf(data: bytes, path: Path) -> str:
             reader = PdfReader(io.BytesIO(data))
             if reader.is_encrypted and not reader.decrypt(""):
                 raise ReadError(path, "PDF is encrypted with a password")
-            pages = [page.extract_text() or "" for page in reader.pages]
+            if len(reader.pages) > MAX_PDF_PAGES:
+                raise ReadError(path, f"PDF has {len(reader.pages)} pages, over the limit of {MAX_PDF_PAGES} (MAX_PDF_PAGES)")
+            pages = []
+            for number, page in enumerate(reader.pages, 1):
+                pages.append(page.extract_text() or "")
+                if len(pages[-1]) > MAX_PDF_PAGE_CHARS:
+                    raise ReadError(path, f"PDF page {number} holds {len(pages[-1]):,} characters, over the limit "
+                                          f"of {MAX_PDF_PAGE_CHARS:,} per page (MAX_PDF_PAGE_CHARS)")
         except ReadError:
             raise
         except (FileNotDecryptedError, DependencyError) as exc:
@@ -243,7 +298,9 @@ _ITEM_START = re.compile(
         ]
     )
 )
-_PAGE_NUMBER = re.compile(r"[-—–\s]*(?:第\s*\d+\s*页.*|\d+\s*(?:/\s*\d+)?)[-—–\s]*")
+# applied to a line stripped of _PAGE_DASHES: no two adjacent quantifiers share characters (linear)
+_PAGE_NUMBER = re.compile(r"第\s*\d+\s*页.*|\d+(?:\s*/\s*\d+)?")
+_PAGE_DASHES = "-—–" + "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
 _FULL_RATIO = 0.85
 _MIN_FULL_WIDTH = 30  # in half-width units: pages of short lines are left alone
 
@@ -253,32 +310,32 @@ def _rejoin_wrapped_lines(lines: list[str], running: frozenset[str] = frozenset(
     # display width: CJK and full-width characters count 2; gapped (table-like) lines don't set "full"
     widths = [sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line.strip()) for line in lines]
     full = max((w for w, line in zip(widths, lines) if "   " not in line.strip()), default=0)
-    out: list[str] = []
+    out: list[list[str]] = []  # each output line as its glued pieces: no re-copy of a growing line
     wrapped = False
     for line, width in zip(lines, widths):
         stripped = line.strip()
         if stripped and out and wrapped and not _starts_block(line) and stripped not in running:
-            out[-1] = _glue(out[-1], stripped)
+            out[-1].append(_glue(out[-1][-1], stripped))
         else:
-            out.append(line.rstrip())
+            out.append([line.rstrip()])
         ends_sentence = not stripped.rstrip(_CLOSERS) or stripped.rstrip(_CLOSERS)[-1] in _SENTENCE_END
         wrapped = full >= _MIN_FULL_WIDTH and width >= _FULL_RATIO * full and not ends_sentence
         wrapped = wrapped and stripped not in running
-    return out
+    return ["".join(pieces) for pieces in out]
 
 
 def _starts_block(line: str) -> bool:
     """An indented line, a numbered or bulleted item, or a page number: never a continuation."""
     stripped = line.strip()
     indented = line.startswith(("\u3000", "  ", "\t"))
-    return indented or bool(_ITEM_START.match(stripped) or _PAGE_NUMBER.fullmatch(stripped))
+    return indented or bool(_ITEM_START.match(stripped) or _PAGE_NUMBER.fullmatch(stripped.strip(_PAGE_DASHES)))
 
 
 def _glue(left: str, right: str) -> str:
-    """Join a wrapped line: no space between CJK, one space between Latin words."""
+    """The piece to append after `left` for a wrapped line: a space only between Latin words."""
     if left[-1:].isascii() and left[-1:].isalnum() and right[:1].isascii() and right[:1].isalnum():
-        return f"{left} {right}"
-    return left + right
+        return f" {right}"
+    return right
 
 
 def _describe(exc: BaseException) -> str:
@@ -287,7 +344,9 @@ def _describe(exc: BaseException) -> str:
 
 
 _DROP_TAGS = ["script", "style", "noscript", "iframe", "template", "svg", "object", "embed"]
-_CHROME_WORDS = re.compile(r"nav|menu|header|footer|breadcrumb|sidebar|share|print", re.I)
+_CHROME_WORDS = re.compile(r"nav|menu|header|footer|breadcrumb|sidebar|share|print|related|recommend|pager|prevnext", re.I)
+_RELATED_CAPTION = re.compile(r"^\s*[【\[]?(?:相关文章|相关阅读|推荐阅读|相关链接|相关新闻|热门文章|猜你喜欢)[】\]]?\s*[:：]?\s*$")
+_TABS = re.compile(r"\t+")
 _OWN_PARTS = re.compile(r"header|footer", re.I)  # an article's own header/footer holds its title, date
 _BLOCK_TAGS = frozenset(
     "p div li h1 h2 h3 h4 h5 h6 tr table ul ol dl dt dd section article main header footer "
@@ -298,50 +357,114 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
 _BLOCK_END = object()
 
 
-def _html_text(markup: str) -> str:
+def _html_text(markup: str, path: Path) -> str:
     """The main content of a page as lines, without scripts and site chrome."""
+    if markup.count("<") > 2 * MAX_HTML_ELEMENTS:  # before parsing: a tag opens and closes
+        raise ReadError(path, f"page has over {MAX_HTML_ELEMENTS:,} elements (MAX_HTML_ELEMENTS)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
         warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
         soup = BeautifulSoup(markup, "html.parser")
+    _check_tree_budget(soup, path)
     for tag in soup.find_all(_DROP_TAGS):
         tag.decompose()
     root = soup.body or soup
-    total = _weight(root)
-    for tag in root.find_all(_is_chrome):
-        if not tag.decomposed and _weight(tag) * 2 <= total:  # heavier: a wrapper around the content
+    weights = _weights(root)
+    total = weights[id(root)]
+    for tag in _chrome_tags(root):
+        if weights.get(id(tag), 0) * 2 <= total:  # heavier: a wrapper around the content
             tag.decompose()
-    main = _main_content(root)
-    lines = (re.sub(r"\s*\t\s*", "\t", line).strip() for line in "".join(_html_pieces(main)).split("\n"))
+    _drop_related_lists(root, total)
+    main = _main_content(root, _weights(root))
+    lines = (_tidy_cells(line) for line in "".join(_html_pieces(main)).split("\n"))
     return "\n".join(line for line in lines if line)
 
 
-def _is_chrome(tag: Tag) -> bool:
-    """Navigation, headers, footers, forms, share/print bars: by tag name, id, class or role."""
-    own_part = tag.find_parent(["article", "main"]) is not None
+def _tidy_cells(line: str) -> str:
+    """Spaces around table-cell tabs out, runs of tabs as one (split and strip: linear)."""
+    return _TABS.sub("\t", "\t".join(part.strip() for part in line.split("\t"))).strip()
+
+
+def _check_tree_budget(soup: BeautifulSoup, path: Path) -> None:
+    """Refuse pages past MAX_HTML_ELEMENTS elements or MAX_HTML_DEPTH levels of nesting."""
+    count = 0
+    stack: list[tuple[Tag, int]] = [(soup, 0)]
+    while stack:
+        tag, depth = stack.pop()
+        count += 1
+        if count > MAX_HTML_ELEMENTS:
+            raise ReadError(path, f"page has over {MAX_HTML_ELEMENTS:,} elements (MAX_HTML_ELEMENTS)")
+        if depth > MAX_HTML_DEPTH:
+            raise ReadError(path, f"page nests elements over {MAX_HTML_DEPTH} deep (MAX_HTML_DEPTH)")
+        stack.extend((child, depth + 1) for child in tag.children if isinstance(child, Tag))
+
+
+def _weights(root: Tag | BeautifulSoup) -> dict[int, int]:
+    """{id(tag): how much Chinese text it holds (letters when the page has none)}, in one pass."""
+    order: list[Tag] = []
+    stack: list[Tag] = [root]
+    while stack:
+        tag = stack.pop()
+        order.append(tag)
+        stack.extend(child for child in tag.children if isinstance(child, Tag))
+    cjk: dict[int, int] = {}
+    alpha: dict[int, int] = {}
+    for tag in reversed(order):  # children before their parents
+        own = [child for child in tag.children if isinstance(child, str) and not isinstance(child, _SKIPPED_STRINGS)]
+        kids = [child for child in tag.children if isinstance(child, Tag)]
+        cjk[id(tag)] = sum(len(_CJK.findall(text)) for text in own) + sum(cjk[id(kid)] for kid in kids)
+        alpha[id(tag)] = sum(sum(ch.isalpha() for ch in text) for text in own) + sum(alpha[id(kid)] for kid in kids)
+    use_cjk = cjk[id(root)] > 0
+    return cjk if use_cjk else alpha
+
+
+def _chrome_tags(root: Tag | BeautifulSoup) -> Iterator[Tag]:
+    """Navigation, headers, footers, forms, share/print bars, outermost first (a top-down walk)."""
+    stack: list[tuple[Tag, bool]] = [(child, False) for child in reversed(list(root.children)) if isinstance(child, Tag)]
+    while stack:
+        tag, own_part = stack.pop()
+        if _is_chrome(tag, own_part):
+            yield tag
+            if tag.decomposed:
+                continue
+        inside = own_part or tag.name in {"article", "main"}
+        stack.extend((child, inside) for child in reversed(list(tag.children)) if isinstance(child, Tag))
+
+
+def _is_chrome(tag: Tag, own_part: bool) -> bool:
+    """By tag name, id, class or role; `own_part`: inside an <article> or <main>."""
     if tag.name in {"nav", "aside", "form"} or (tag.name in {"header", "footer"} and not own_part):
         return True
     label = " ".join(str(value) for key in ("id", "class", "role") for value in tag.get_attribute_list(key) if value)
     return bool(_CHROME_WORDS.search(_OWN_PARTS.sub("", label) if own_part else label))
 
 
-def _weight(tag: Tag | BeautifulSoup) -> int:
-    """How much Chinese text an element holds (letters when the page has none)."""
-    text = tag.get_text()
-    return len(_CJK.findall(text)) or sum(ch.isalpha() for ch in text)
+def _drop_related_lists(root: Tag | BeautifulSoup, total: int) -> None:
+    """A 相关文章 / 推荐阅读 box: the largest light element around its caption, or the caption and its list."""
+    weights = _weights(root)
+    for caption in list(root.find_all(string=_RELATED_CAPTION)):
+        node = getattr(caption, "parent", None)  # None once an earlier box took it along
+        if node is None or node.decomposed:
+            continue
+        while node.parent is not None and node.parent is not root and weights.get(id(node.parent), 0) * 10 <= total * 3:
+            node = node.parent
+        for sibling in list(node.find_next_siblings(["ul", "ol", "dl"]))[:1]:
+            if weights.get(id(sibling), 0) * 10 <= total * 3:
+                sibling.decompose()
+        node.decompose()
 
 
-def _main_content(root: Tag | BeautifulSoup) -> Tag | BeautifulSoup:
+def _main_content(root: Tag | BeautifulSoup, weights: dict[int, int]) -> Tag | BeautifulSoup:
     """<article>, <main>, or the deepest element holding most of the text (not past a title)."""
-    total = _weight(root)
+    total = weights[id(root)]
     for name in ("article", "main"):
-        candidates = [tag for tag in root.find_all(name) if _weight(tag) * 2 >= total]
+        candidates = [tag for tag in root.find_all(name) if weights[id(tag)] * 2 >= total]
         if candidates:
-            return max(candidates, key=_weight)
+            return max(candidates, key=lambda tag: weights[id(tag)])
     node = root
     while True:
         children = [child for child in node.children if isinstance(child, Tag)]
-        heavy = [child for child in children if _weight(child) >= 0.8 * total]
+        heavy = [child for child in children if weights[id(child)] >= 0.8 * total]
         if len(heavy) != 1 or any(
             child is not heavy[0] and (child.name in {"h1", "h2"} or child.find(["h1", "h2"]))
             for child in children
