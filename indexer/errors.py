@@ -26,3 +26,7 @@ class SchemaVersionError(PlansError):
 
 class IndexLockedError(PlansError):
     """Another indexer holds the write lock."""
+
+
+class CorruptIndexError(PlansError):
+    """A file of the index does not match its manifest (size, checksum) or cannot be read."""

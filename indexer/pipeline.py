@@ -404,9 +404,7 @@ class _Workers:
             normalized = [text for part in done for text in part.normalized]
             documents = head + [{**store.passage_document(row.plan_id, row, None, tokens=line), "normalized": text}
                                 for row, line, text in zip(rows, lines, normalized)]
-            postings = [generation.concatenate_postings([(part.postings[k], len(part.tokens)) for part in done])
-                        for k in range(2)]
-            return documents, [part.staged for part in done if part.staged is not None], postings
+            return documents, [part.staged for part in done if part.staged is not None], None
 
         return result
 
@@ -416,7 +414,6 @@ class _Part(NamedTuple):
 
     tokens: list[str]  # each passage's words, space-separated
     normalized: list[str]  # each passage's normalised text
-    postings: tuple[generation.Postings, generation.Postings]  # (chars, bigrams), passages from 0
     staged: store.Staged | None
 
 
@@ -431,9 +428,9 @@ def _stage_chunk(index_dir: str, plans: list[tuple[int, dict[str, Any]]], rows: 
     documents = [store.plan_document(plan_id, meta) for plan_id, meta in plans]
     documents += [store.passage_document(row.plan_id, row, Segmented(row.text, segment_normalized(text)))
                   for row, text in zip(rows, normalized)]
-    staged = store.stage(Path(index_dir), documents)
+    staged = store.stage(Path(index_dir), documents, generation.passage_postings(normalized))
     tokens = [document["tokens"] for document in documents[len(plans):]]
-    return _Part(tokens, normalized, generation.passage_postings(normalized), staged)
+    return _Part(tokens, normalized, staged)
 
 
 def _even_cuts(lengths: list[int], parts: int) -> list[tuple[int, int]]:

@@ -96,15 +96,15 @@ def read_ahead(settings: Settings) -> None:
     """Open the index and read its newest state the way a request will, writing nothing:
     Whoosh imports its codec at the first open, and the state's files come into the page
     cache (~0.2 s off the first request). No index yet, or one of another version: nothing."""
-    from indexer import generation, store
+    from indexer import store
+    from indexer.index import files, reader
 
     try:
         ix = store.open_index(settings.index_dir)
         with ix.reader():
-            number = ix.latest_generation()
-        state = generation.load(settings.index_dir, number)
-        if state is not None:
-            generation.read_through(state)
+            pass
+        for segment in reader.open_commit(settings.index_dir).segments:
+            files.read_through(segment.state)
     except PlansError:
         return
     except Exception as exc:  # only a head start: whatever is wrong, the first request reports it
