@@ -394,9 +394,8 @@ class _Workers:
         if self._pool is None:
             segment("预热")  # load jieba once in this process: forked workers share it
             self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("fork"))
-        bounds = _even_cuts([len(t) for t in texts], self.workers)
-        futures = [self._pool.submit(_stage_chunk, str(self.index_dir), plans if k == 0 else [], rows[a:b])
-                   for k, (a, b) in enumerate(bounds)]
+        futures = [self._pool.submit(_stage_chunk, str(self.index_dir), share, rows[a:b])
+                   for share, (a, b) in _plan_shares(plans, rows, texts, self.workers)]
 
         def result() -> _Documents:
             done: list[_Part] = [future.result() for future in futures]
@@ -431,6 +430,29 @@ def _stage_chunk(index_dir: str, plans: list[tuple[int, dict[str, Any]]], rows: 
     staged = store.stage(Path(index_dir), documents, generation.passage_postings(normalized))
     tokens = [document["tokens"] for document in documents[len(plans):]]
     return _Part(tokens, normalized, staged)
+
+
+def _plan_shares(plans: list[tuple[int, dict[str, Any]]], rows: list[_Row], texts: list[str],
+                 parts: int) -> list[tuple[list[tuple[int, dict[str, Any]]], tuple[int, int]]]:
+    """Workers' shares cut at plan boundaries (each staged segment holds whole plans, with
+    their plan documents): per share, its plans and its range of `rows`."""
+    runs: list[tuple[int, int, int]] = []  # (plan id, first row, end row)
+    for i, row in enumerate(rows):
+        if runs and runs[-1][0] == row.plan_id:
+            runs[-1] = (row.plan_id, runs[-1][1], i + 1)
+        else:
+            runs.append((row.plan_id, i, i + 1))
+    if len({plan_id for plan_id, _, _ in runs}) < len(runs):  # a plan's rows apart: one share
+        runs = [(-1, 0, len(rows))]
+        parts = 1
+    cuts = _even_cuts([sum(map(len, texts[a:b])) for _, a, b in runs], parts)
+    with_rows = {plan_id for plan_id, _, _ in runs}
+    shares = []
+    for k, (p, q) in enumerate(cuts):
+        mine = {runs[j][0] for j in range(p, q)}
+        share = [(i, m) for i, m in plans if i in mine or (k == 0 and (i not in with_rows or runs[0][0] == -1))]
+        shares.append((share, (runs[p][1], runs[q - 1][2])))
+    return shares
 
 
 def _even_cuts(lengths: list[int], parts: int) -> list[tuple[int, int]]:

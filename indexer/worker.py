@@ -34,7 +34,7 @@ import traceback
 from pathlib import Path
 from typing import IO, Any
 
-from indexer.errors import PlansError
+from indexer.errors import CorruptIndexError, IndexMissingError, PlansError, SchemaVersionError
 from indexer.memory import trim
 from indexer.settings import DATA_DIR, Settings
 
@@ -103,11 +103,14 @@ def read_ahead(settings: Settings) -> None:
         ix = store.open_index(settings.index_dir)
         with ix.reader():
             pass
-        for segment in reader.open_commit(settings.index_dir).segments:
+        commit = reader.open_commit(settings.index_dir)
+        if commit.problems:  # an older generation is served: say why
+            raise CorruptIndexError(commit.problems[0])
+        for segment in commit.segments:
             files.read_through(segment.state)
-    except PlansError:
+    except (IndexMissingError, SchemaVersionError):
         return
-    except Exception as exc:  # only a head start: whatever is wrong, the first request reports it
+    except Exception as exc:  # only a head start (a corrupt state too): whatever is wrong, the first request reports it
         print(f"indexer worker {os.getpid()}: no read-ahead ({exc.__class__.__name__}: {exc})", file=sys.stderr)
 
 

@@ -147,3 +147,11 @@ def _toc_name(number: int) -> str:
 
 def plan_ids_of(commit: Commit) -> np.ndarray:
     return np.array(sorted(commit.plan_ids()), np.int64)
+
+
+def combined(directory: Path) -> State:
+    """The newest good commit's live segments as one state (what the server serves, whole)."""
+    from indexer.index.segment import combine
+
+    commit = open_commit(directory)
+    return combine([s.state for s in commit.segments], [s.deleted for s in commit.segments])
