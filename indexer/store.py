@@ -143,7 +143,7 @@ class _Writer(SegmentWriter):  # type: ignore[misc]
         names = whoosh_index.TOC._segment_pattern(self.indexname)
         for name in list(self.storage):
             toc_match, segment_match = toc.match(name), names.match(name)
-            old_toc = toc_match and int(toc_match.group(1)) < self.generation - 1
+            old_toc = (toc_match and int(toc_match.group(1)) < self.generation - 1) or ".toc." in name  # or a killed writer's half TOC
             if old_toc or (segment_match and segment_match.group(1)[len(self.indexname) + 1:] not in keep):
                 try:
                     self.storage.delete_file(name)
