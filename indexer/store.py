@@ -24,7 +24,7 @@ from whoosh.index import FileIndex
 from whoosh.reading import SegmentReader
 from whoosh.writing import SegmentWriter
 
-from indexer.errors import IndexMissingError, SchemaVersionError
+from indexer.errors import CorruptIndexError, IndexMissingError, SchemaVersionError
 from indexer.index import files, reader
 from indexer.index import segment as segment_state
 from indexer.index.postings import Postings
@@ -180,6 +180,7 @@ class _LengthsOnce:
 STAGING = ".staging"  # under the index folder: segments written by workers, not yet committed
 TINY_SEGMENT = 1_000  # documents; a segment this small is merged once there are MAX_TINY of them
 MAX_TINY = 8
+_VERIFIED: set[str] = set()  # segments this process checked whole (segments never change)
 
 
 @dataclass(frozen=True)
@@ -251,14 +252,19 @@ def write(
             live = reader.LiveSegment(segment.segid, files.load(directory, segment.segid),
                                       reader.deleted_plans(writer.storage, writer.schema, segment))
             inputs.append(reader.live_state(live))
-        for segment in writer.segments:  # an indexer never builds on a truncated state
+        for segment in writer.segments:  # an indexer never builds on a corrupt state
             if segment not in merged:
-                files.verify(directory, segment.segid, checksums=False)
+                files.verify(directory, segment.segid, checksums=segment.segid not in _VERIFIED)
+                _VERIFIED.add(segment.segid)
         added = segment_state.from_documents(add)
         writer.pending = segment_state.combine([*inputs, added])
         for document in add:
             writer.add_document(**document)
         segments = [_move_in(item, directory) for item in staged]
+    except CorruptIndexError as exc:
+        writer.cancel()
+        _drop(staged)
+        raise CorruptIndexError(f"{exc}: run `plans reindex`") from exc
     except BaseException:
         writer.cancel()
         _drop(staged)
