@@ -35,8 +35,13 @@ INDEX_NAME = "plans"
 
 def open_index(directory: Path) -> FileIndex:
     """Open an existing index for reading, refusing one of another schema version."""
-    if not directory.exists() or not whoosh_index.exists_in(str(directory), indexname=INDEX_NAME):
+    numbers = reader.generations(directory)
+    if not numbers:
         raise IndexMissingError(f"no index in {directory}: run `plans index` first")
+    try:
+        reader.read_toc(FileStorage(str(directory), readonly=True), numbers[0])
+    except CorruptIndexError as exc:
+        raise CorruptIndexError(f"{exc}: run `plans reindex`") from exc
     try:
         ix = FileStorage(str(directory), readonly=True).open_index(INDEX_NAME)
     except Exception as exc:  # unpickling an index from other code fails in many ways
@@ -244,6 +249,9 @@ def write(
     directory = folder(ix)
     writer = _Writer(ix, limitmb=256)
     try:
+        for segment in writer.segments:  # an indexer never builds on a corrupt state
+            files.verify(directory, segment.segid, checksums=segment.segid not in _VERIFIED)
+            _VERIFIED.add(segment.segid)
         for plan_id in delete:
             writer.delete_by_term("plan", str(plan_id))
         merged = _merge_policy(writer.segments)
@@ -252,10 +260,6 @@ def write(
             live = reader.LiveSegment(segment.segid, files.load(directory, segment.segid),
                                       reader.deleted_plans(writer.storage, writer.schema, segment))
             inputs.append(reader.live_state(live))
-        for segment in writer.segments:  # an indexer never builds on a corrupt state
-            if segment not in merged:
-                files.verify(directory, segment.segid, checksums=segment.segid not in _VERIFIED)
-                _VERIFIED.add(segment.segid)
         added = segment_state.from_documents(add)
         writer.pending = segment_state.combine([*inputs, added])
         for document in add:

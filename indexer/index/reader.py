@@ -10,6 +10,7 @@ over: it is refused with the `plans reindex` message.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import MutableSet
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Any
 
 import numpy as np
 from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.structfile import StructFile
 from whoosh.index import TOC
 from whoosh.reading import SegmentReader
 
@@ -99,9 +101,17 @@ def read_segments(directory: Path, number: int, verified: MutableSet[str] | None
     return out
 
 
+class _BufferedStorage(FileStorage):  # type: ignore[misc]
+    """Whoosh's storage reading whole files into memory: a TOC that fails to unpickle leaves no open file behind."""
+
+    def open_file(self, name: str, **kwargs: Any) -> Any:
+        return StructFile(io.BytesIO((Path(self.folder) / name).read_bytes()), name=name)
+
+
 def read_toc(storage: FileStorage, number: int) -> Any:
+    """The TOC of generation `number`, of this schema version (CorruptIndexError: unreadable)."""
     try:
-        toc = TOC.read(storage, INDEX_NAME, gen=number)
+        toc = TOC.read(_BufferedStorage(storage.folder, readonly=True), INDEX_NAME, gen=number)
     except FileNotFoundError:
         raise CorruptIndexError(f"generation {number}: its TOC vanished") from None
     except Exception as exc:  # unpickling garbage fails in many ways
