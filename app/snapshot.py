@@ -322,6 +322,9 @@ class SnapshotHolder:
         self._load = load or (lambda where: Snapshot(where, verified=self._verified))
         self._current = self._load(directory)
         self._failed: tuple[tuple[int, int], str] | None = None  # the newest key that would not load, and why
+        newest = self._newest()
+        if newest is not None and newest != self._current.key:  # refused at start: its problems say why
+            self._failed = (newest, "")
         self._reloading = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

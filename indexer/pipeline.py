@@ -383,8 +383,8 @@ class _Workers:
 
     def submit(self, plans: list[tuple[int, dict[str, Any]]], rows: list[_Row]) -> Callable[[], _Documents]:
         """The plans' and passages' Whoosh documents (with their words), the segments the
-        workers staged holding them (none: the documents are still to be written here) and
-        the passages' (chars, bigrams) postings when the workers computed them."""
+        workers staged holding them, each with its sidecar (none: the documents are still to
+        be written here); the third value, postings, is always None now (kept for callers)."""
         head = [store.plan_document(plan_id, meta) for plan_id, meta in plans]
         texts = [row.text for row in rows]
         if sum(map(len, texts)) < PARALLEL_CHARS or self.workers == 1:
@@ -420,9 +420,8 @@ _Documents = tuple[list[dict[str, Any]], list[store.Staged], list[generation.Pos
 
 
 def _stage_chunk(index_dir: str, plans: list[tuple[int, dict[str, Any]]], rows: list[_Row]) -> _Part:
-    """In a worker: a staged Whoosh segment of the rows' documents (and of `plans`), and what the
-    serving state needs of the rows besides what the committing process has: their words as one
-    line each (cheaper to send back than the words' offsets), normalised texts and postings."""
+    """In a worker: a staged Whoosh segment of the rows' documents (and of `plans`, whole plans)
+    with its sidecar, postings included; and the rows' words as one line each and normalised texts."""
     normalized = [normalize(row.text) for row in rows]
     documents = [store.plan_document(plan_id, meta) for plan_id, meta in plans]
     documents += [store.passage_document(row.plan_id, row, Segmented(row.text, segment_normalized(text)))
