@@ -112,3 +112,42 @@ def test_a_corrupt_file_serves_the_last_good_generation_and_degrades_healthz(
     with TestClient(create_app(home)) as repaired:
         assert repaired.get("/healthz").json()["status"] == "ok"
         assert len(repaired.get("/api/documents").json()["documents"]) == catalogued
+
+
+def test_a_corrupt_commit_landing_while_serving_is_refused_by_the_reopen_thread(
+    grown: tuple[Settings, Path], tmp_path: Path
+) -> None:
+    """The background reopen finds the new commit corrupt: the served snapshot stays, health degrades."""
+    import time
+
+    from app.snapshot import SnapshotHolder
+
+    settings, extra = grown
+    shutil.copytree(settings.plans_home, tmp_path / "home")
+    home = get_settings(plans_home=tmp_path / "home", plans_reload_interval=-1)
+    holder = SnapshotHolder(home.index_dir, reload_interval=0.05)
+    try:
+        served = holder.current()
+        assert holder.health() == ("ok", None) and len(served.plans) == 6
+        (extra / "late.txt").write_text(EXTRA.replace("附加", "迟到"), encoding="utf-8")
+        # the commit lands with a damaged sidecar: write it elsewhere, damage, then move it in
+        staging = tmp_path / "staging"
+        shutil.copytree(settings.plans_home, staging)
+        later = get_settings(plans_home=staging, plans_reload_interval=-1)
+        assert Pipeline(later).index([extra]).count("added") >= 1
+        _flip(_sidecar("chars.passages.npy")(later.index_dir))
+        newest = reader.generations(later.index_dir)[0]
+        for path in later.index_dir.iterdir():  # sidecars first, the TOC last: as a commit does
+            if path.is_dir() and path.name.startswith(files.PREFIX) and not (home.index_dir / path.name).exists():
+                shutil.copytree(path, home.index_dir / path.name)
+            elif path.is_file() and path.name.startswith(f"{reader.INDEX_NAME}_") and path.suffix == ".seg":
+                shutil.copy(path, home.index_dir / path.name)
+        shutil.copy(later.index_dir / f"_{reader.INDEX_NAME}_{newest}.toc", home.index_dir)
+        deadline = time.monotonic() + 20
+        while holder.health()[0] == "ok" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        status, reason = holder.health()
+        assert status == "degraded" and reason and "checksum" in reason
+        assert len(holder.current().plans) == 6  # still the last good generation
+    finally:
+        holder.close()
