@@ -27,18 +27,18 @@ def serve(
 
     from app.main import create_app
     from app.memory import limit_arenas
-    from indexer import store
+    from indexer.index import reader
 
     settings = current_settings()
     try:
-        store.open_index(settings.index_dir)
+        reader.open_commit(settings.index_dir)  # a corrupt newest generation: the previous one is served
     except PlansError:
         from indexer.pipeline import Pipeline  # 0.5 s of imports (readers, jieba): only when indexing
 
         typer.echo(f"no usable index in {settings.index_dir}: indexing {settings.plans_corpus} first")
         try:
             Pipeline(settings, progress=sys.stderr.isatty(), lock_wait=60).index([])
-            store.open_index(settings.index_dir)
+            reader.open_commit(settings.index_dir)
         except PlansError as exc:
             fail(str(exc))
     limit_arenas()

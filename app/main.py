@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             app.state.indexer.close()
+            app.state.holder.close()
 
     # No /docs or /redoc: Swagger UI loads its assets from a CDN and runs inline script;
     # the OpenAPI description itself is at /openapi.json.

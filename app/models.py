@@ -139,7 +139,8 @@ class DocumentDetail(DocumentSummary):
 
 
 class Health(BaseModel):
-    status: str
+    status: str = Field(description="`ok`, or `degraded` when a newer index generation was refused and an older one is served")
+    reason: str | None = Field(None, description="Why the index is degraded (the corrupt file), else null")
     schema_version: int
     documents: int
     passages: int

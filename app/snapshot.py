@@ -1,16 +1,17 @@
 """One committed generation of the index, loaded for serving, and the literal matcher over it.
 
-A snapshot is the state the indexer saved with the generation (`indexer.generation`): the
-passages in memory (display text, the normalised text used for matching, section paths)
-sorted by plan and position, so a plan's passages are a contiguous range, and the character
-and bigram postings memory-mapped. Matching a needle:
+A snapshot is the newest good commit (`indexer.index.reader`): the live Whoosh segments,
+each with its sidecar. The passages of all segments are numbered as one sequence sorted by
+plan and position, so a plan's passages are a contiguous range; their display text, the
+normalised text used for matching and section paths are in memory, while each segment's
+character and bigram postings stay memory-mapped and are read through a map from the
+segment's passage numbers to the snapshot's (-1: a plan Whoosh deleted). Matching a needle:
 - one character, or two characters without a space: read from the postings (passages,
   counts and first offsets are stored), no text touched;
 - longer needles: candidates are the passages holding its rarest bigrams (intersected until
   few remain), verified by a literal `find`/`count` on the normalised text.
 The result is exact by construction: a passage matches when the needle occurs in it,
-whatever jieba does. A generation saved without its state (an older index) is rebuilt from
-Whoosh's stored documents, slowly, and served all the same.
+whatever jieba does.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, MutableSet
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,9 @@ from typing import Any
 import numpy as np
 
 from app.memory import trim
-from indexer import generation, store
-from indexer.generation import CHAR_BITS, SATURATED, Postings, State
+from indexer.index import reader
+from indexer.index.postings import CHAR_BITS, SATURATED, Postings
+from indexer.index.segment import TextCut
 
 CACHE_SIZE = 512  # needles; and at most CACHE_BYTES of hit arrays, so memory stays flat
 CACHE_BYTES = 24 * 1024 * 1024
@@ -47,40 +49,111 @@ class Hits:
 EMPTY_HITS = Hits(np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0, np.int32))
 
 
+@dataclass(frozen=True)
+class _Part:
+    """One live segment's postings and where its passages are in the snapshot (-1: deleted)."""
+
+    chars: Postings
+    bigrams: Postings
+    to_global: np.ndarray  # int32, one per passage of the segment
+    identity: bool  # to_global is arange: nothing to map
+
+
 class Snapshot:
     """The passages and plans of one index generation; thread-safe for reads."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, verified: MutableSet[str] | None = None) -> None:
         self.directory = directory
-        number, state, self.rebuilt = _load_state(directory)
-        self.generation = number
-        self.key = _generation_key(directory, number)
+        commit = reader.open_commit(directory, verified)
+        self.generation = commit.generation
+        self.problems: list[str] = commit.problems  # why newer generations were refused
+        self.key = _generation_key(directory, commit.generation)
         self.loaded_at = time.time()
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, Hits] = OrderedDict()
         self._cache_bytes = 0
         self.derived: dict[str, Any] = {}  # per-snapshot values computed once by app modules
-        self._set(state)
+        self._set(commit.segments)
 
-    def _set(self, state: State) -> None:
-        self._state = state  # the fields below are its own objects, not copies
-        self.plans: list[dict[str, Any]] = state.plans
-        self.plan_by_id = {int(p): i for i, p in enumerate(state.plan_ids.tolist())}
-        self.size = state.size
-        self.passage_ids = np.asarray(state.passage_ids)
-        self.passage_plan = np.asarray(state.passage_plan)
-        self.ordinals = np.asarray(state.ordinals)
-        self.heading_lengths = np.asarray(state.heading_lengths)
-        self.texts = state.texts()
-        self.normalized = state.normalized_texts()
-        self.lengths = np.diff(state.offsets).astype(np.int32)
-        self.sections: list[tuple[str, ...]] = state.sections
-        self._chars, self._bigrams = state.chars, state.bigrams
-        self.vocabulary: list[str] = state.vocabulary
-        self.word_ids, self.word_offsets = state.word_ids, state.word_offsets
-        counts = np.bincount(self.passage_plan, minlength=len(self.plans)) if self.size else np.zeros(len(self.plans), np.int64)
+    def _set(self, segments: list[reader.LiveSegment]) -> None:
+        ids, owner, local_plan = [], [], []
+        for s, segment in enumerate(segments):
+            plan_ids = np.asarray(segment.state.plan_ids)
+            keep = np.flatnonzero(~np.isin(plan_ids, np.array(sorted(segment.deleted), np.int64)))
+            ids.append(plan_ids[keep])
+            owner.append(np.full(len(keep), s, np.int32))
+            local_plan.append(keep)
+        all_ids = np.concatenate(ids) if ids else np.empty(0, np.int64)
+        order = np.argsort(all_ids, kind="stable")
+        plan_ids = all_ids[order]
+        plan_segment = (np.concatenate(owner) if owner else np.empty(0, np.int32))[order]
+        plan_local = (np.concatenate(local_plan) if local_plan else np.empty(0, np.int64))[order]
+        local_counts = [np.bincount(np.asarray(s.state.passage_plan), minlength=len(s.state.plan_ids)).astype(np.int64)
+                        for s in segments]
+        local_first = [np.concatenate([[0], np.cumsum(c)[:-1]]).astype(np.int64) for c in local_counts]
+        counts = np.array([local_counts[s][k] for s, k in zip(plan_segment.tolist(), plan_local.tolist())], np.int64)
+        first = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if len(counts) else np.zeros(0, np.int64)
+        size = int(counts.sum())
+        self.plans: list[dict[str, Any]] = [segments[s].state.plans[k] for s, k in zip(plan_segment.tolist(), plan_local.tolist())]
+        self.plan_by_id = {int(p): i for i, p in enumerate(plan_ids.tolist())}
+        self.size = size
+        self.passage_ids = np.empty(size, np.int64)
+        self.ordinals = np.empty(size, np.int32)
+        self.heading_lengths = np.empty(size, np.int32)
+        self.lengths = np.empty(size, np.int32)
+        word_lengths = np.empty(size, np.int64)
+        word_starts = np.empty(size, np.int64)  # into the segments' remapped word ids, concatenated
+        self.sections: list[tuple[str, ...]] = [()] * size
+        self.vocabulary: list[str] = []
+        word_index: dict[str, int] = {}
+        pools, base = [], 0
+        self._parts: list[_Part] = []
+        for s, segment in enumerate(segments):
+            state = segment.state
+            mine = np.flatnonzero(plan_segment == s)
+            k = plan_local[mine]
+            local = _ranges(local_first[s][k], local_counts[s][k])
+            glob = _ranges(first[mine], local_counts[s][k])
+            to_global = np.full(state.size, -1, np.int32)
+            to_global[local] = glob
+            identity = len(segments) == 1 and len(local) == state.size
+            self._parts.append(_Part(state.chars, state.bigrams, to_global, identity))
+            self.passage_ids[glob] = np.asarray(state.passage_ids)[local]
+            self.ordinals[glob] = np.asarray(state.ordinals)[local]
+            self.heading_lengths[glob] = np.asarray(state.heading_lengths)[local]
+            self.lengths[glob] = np.diff(np.asarray(state.offsets))[local]
+            word_offsets = np.asarray(state.word_offsets)
+            word_lengths[glob] = np.diff(word_offsets)[local]
+            word_starts[glob] = word_offsets[:-1][local] + base
+            sections = state.sections
+            for g, i in zip(glob.tolist(), local.tolist()):
+                self.sections[g] = sections[i]
+            remap = np.empty(len(state.vocabulary), np.int32)
+            for w, word in enumerate(state.vocabulary):
+                found = word_index.get(word)
+                if found is None:
+                    found = word_index[word] = len(self.vocabulary)
+                    self.vocabulary.append(word)
+                remap[w] = found
+            ids_here = np.asarray(state.word_ids)
+            pools.append(remap[ids_here] if len(ids_here) else np.empty(0, np.int32))
+            base += len(ids_here)
+        self.word_offsets = np.concatenate([[0], np.cumsum(word_lengths)]).astype(np.int64)
+        pool = np.concatenate(pools) if pools else np.empty(0, np.int32)
+        self.word_ids = pool[_ranges(word_starts, word_lengths)] if size else np.empty(0, np.int32)
+        texts, normalized = [], []
+        for s, k in zip(plan_segment.tolist(), plan_local.tolist()):
+            state = segments[s].state
+            a = int(state.offsets[local_first[s][k]])
+            b = int(state.offsets[local_first[s][k] + local_counts[s][k]])
+            texts.append(state.text[a:b])
+            normalized.append(state.normalized[a:b])
+        bounds = np.concatenate([[0], np.cumsum(self.lengths, dtype=np.int64)]).tolist()
+        self.texts = TextCut("".join(texts), bounds)
+        self.normalized = TextCut("".join(normalized), bounds)
+        self.passage_plan = np.repeat(np.arange(len(self.plans), dtype=np.int32), counts)
         self.plan_passage_count = counts.astype(np.int32)
-        self.plan_first = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int32) if len(self.plans) else np.zeros(0, np.int32)
+        self.plan_first = first.astype(np.int32)
         self.plan_chars = np.array([m.get("chars") or 0 for m in self.plans], np.int64)
         self.average_length = float(self.lengths.mean()) if self.size else 1.0
 
@@ -88,7 +161,8 @@ class Snapshot:
 
     def words(self, passage: int) -> list[str]:
         """A passage's jieba words, in order."""
-        return self._state.words(passage)
+        a, b = int(self.word_offsets[passage]), int(self.word_offsets[passage + 1])
+        return [self.vocabulary[i] for i in self.word_ids[a:b].tolist()]
 
     def word_ids_of(self, passages: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The word ids of these passages, concatenated, and for each the position in `passages` it came from."""
@@ -137,11 +211,11 @@ class Snapshot:
         if not needle or self.size == 0:
             return EMPTY_HITS
         if len(needle) == 1:
-            return self._exact(self._chars, ord(needle), needle)
+            return self._exact("chars", ord(needle), needle)
         if len(needle) == 2 and " " not in needle:
             key = (ord(needle[0]) << CHAR_BITS) | ord(needle[1])
             # equal characters: the postings count overlapping pairs, str.count does not
-            return self._exact(self._bigrams, key, needle, recount=needle[0] == needle[1])
+            return self._exact("bigrams", key, needle, recount=needle[0] == needle[1])
         text, bounds = self.normalized.text, self.normalized.bounds
         index, counts, first = [], [], []
         for i in self._candidates(needle).tolist():
@@ -153,12 +227,31 @@ class Snapshot:
                 counts.append(text.count(needle, pos, end))
         return Hits(np.array(index, np.int32), np.array(counts, np.int32), np.array(first, np.int32))
 
-    def _exact(self, postings: Postings, key: int, needle: str, *, recount: bool = False) -> Hits:
-        """Hits read from the postings; saturated values (and `recount`) recomputed from the text."""
-        found = postings.lookup(key)
-        index = np.array(postings.passages[found], np.int32)
-        counts = np.array(postings.counts[found], np.int32)
-        first = np.array(postings.first[found], np.int32)
+    def _exact(self, kind: str, key: int, needle: str, *, recount: bool = False) -> Hits:
+        """Hits read from every segment's postings; saturated values (and `recount`) recomputed from the text."""
+        index_parts, count_parts, first_parts = [], [], []
+        for part in self._parts:
+            postings: Postings = getattr(part, kind)
+            found = postings.lookup(key)
+            if found.stop == found.start:
+                continue
+            index = np.asarray(postings.passages[found])
+            counts, first = np.asarray(postings.counts[found]), np.asarray(postings.first[found])
+            if not part.identity:
+                index = part.to_global[index]
+                live = index >= 0
+                index, counts, first = index[live], counts[live], first[live]
+            index_parts.append(index)
+            count_parts.append(counts)
+            first_parts.append(first)
+        if not index_parts:
+            return EMPTY_HITS
+        index = np.concatenate(index_parts).astype(np.int32)
+        counts = np.concatenate(count_parts).astype(np.int32)
+        first = np.concatenate(first_parts).astype(np.int32)
+        if len(index_parts) > 1:
+            order = np.argsort(index, kind="stable")
+            index, counts, first = index[order], counts[order], first[order]
         texts = self.normalized
         for at in np.flatnonzero((counts == SATURATED) | recount).tolist():
             counts[at] = texts[index[at]].count(needle)
@@ -169,35 +262,36 @@ class Snapshot:
     def _candidates(self, needle: str) -> np.ndarray:
         """Passages holding all of the needle's rarest bigrams (characters when it has none)."""
         keys = {(ord(a) << CHAR_BITS) | ord(b) for a, b in zip(needle, needle[1:]) if a != " " and b != " "}
-        postings = self._bigrams
+        kind = "bigrams"
         if not keys:  # single characters between spaces
-            keys, postings = {ord(c) for c in needle if c != " "}, self._chars
+            keys, kind = {ord(c) for c in needle if c != " "}, "chars"
         if not keys:
             return np.arange(self.size, dtype=np.int32)
-        ranges = sorted((postings.lookup(k) for k in keys), key=lambda r: r.stop - r.start)
-        found = np.asarray(postings.passages[ranges[0]])
-        for more in ranges[1:]:
-            if len(found) <= NARROW:
-                break
-            found = np.intersect1d(found, postings.passages[more], assume_unique=True)
-        return found
+        parts = []
+        for part in self._parts:
+            postings: Postings = getattr(part, kind)
+            ranges = sorted((postings.lookup(k) for k in keys), key=lambda r: r.stop - r.start)
+            found = np.asarray(postings.passages[ranges[0]])
+            for more in ranges[1:]:
+                if len(found) <= NARROW:
+                    break
+                found = np.intersect1d(found, postings.passages[more], assume_unique=True)
+            if not part.identity:
+                found = part.to_global[found]
+                found = found[found >= 0]
+            parts.append(found)
+        return np.sort(np.concatenate(parts)) if len(parts) > 1 else parts[0]
 
     def close(self) -> None:
         """Nothing to release: the memory-mapped arrays are unmapped when the snapshot is collected."""
 
 
-def _load_state(directory: Path) -> tuple[int, State, bool]:
-    """The newest generation's saved state; rebuilt from Whoosh when it has none (third value True)."""
-    ix = store.open_index(directory)  # refuses another schema version
-    for _ in range(5):
-        number = ix.latest_generation()
-        state = generation.load(directory, number)
-        if state is not None:
-            return number, state, False
-        if ix.latest_generation() == number:  # not a commit racing past: the folder is missing
-            break
-    with ix.reader() as reader:
-        return reader.generation(), generation.from_whoosh(reader), True
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """`concatenate([arange(a, a + n) for a, n in zip(starts, counts)])`, as int64."""
+    counts = np.asarray(counts, np.int64)
+    total = int(counts.sum())
+    ends = np.cumsum(counts)
+    return np.repeat(np.asarray(starts, np.int64) - (ends - counts), counts) + np.arange(total, dtype=np.int64)
 
 
 def _nbytes(hits: Hits) -> int:
@@ -210,40 +304,71 @@ def _generation_key(directory: Path, number: int) -> tuple[int, int]:
 
 
 class SnapshotHolder:
-    """The current snapshot; a newer index generation is loaded in the background and swapped in."""
+    """The current snapshot, reopened by a background thread (Lucene's SearcherManager): every
+    `reload_interval` seconds it lists the index's TOCs and, when a newer commit is there,
+    loads it beside the current one and swaps it in. Requests only take `current()`.
+
+    A commit that fails to load (a corrupt file) is not retried until a newer one lands; the
+    last good snapshot goes on serving, and `health()` says why it is degraded.
+    """
 
     def __init__(
-        self, directory: Path, *, reload_interval: float = 1.0, load: Callable[[Path], Snapshot] = Snapshot
+        self, directory: Path, *, reload_interval: float = 1.0, load: Callable[[Path], Snapshot] | None = None
     ) -> None:
         self.directory = directory
         self.reload_interval = reload_interval
-        self._load = load  # how a generation is loaded (tests pass a slow one to provoke races)
-        self._current = load(directory)
-        self._checked = time.monotonic()
+        self._verified: set[str] = set()  # segments whose checksums this process has checked
+        # how a generation is loaded (tests pass a slow one to provoke races)
+        self._load = load or (lambda where: Snapshot(where, verified=self._verified))
+        self._current = self._load(directory)
+        self._failed: tuple[tuple[int, int], str] | None = None  # the newest key that would not load, and why
+        newest = self._newest()
+        if newest is not None and newest != self._current.key:  # refused at start: its problems say why
+            self._failed = (newest, "")
         self._reloading = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if reload_interval >= 0:
+            self._thread = threading.Thread(target=self._watch, name="snapshot-reopen", daemon=True)
+            self._thread.start()
 
     def current(self) -> Snapshot:
-        now = time.monotonic()
-        if self.reload_interval >= 0 and now - self._checked >= self.reload_interval:
-            self._checked = now
-            if self._stale() and self._reloading.acquire(blocking=False):
-                threading.Thread(target=self._reload, daemon=True).start()
         return self._current
 
-    def _stale(self) -> bool:
-        try:
-            ix = store.open_index(self.directory)
-            return _generation_key(self.directory, ix.latest_generation()) != self._current.key
-        except Exception:  # an index being swapped in; the next check sees it
-            return False
+    def health(self) -> tuple[str, str | None]:
+        """("ok", None), or ("degraded", why): a newer commit was refused and an older one is served."""
+        reasons = list(self._current.problems)
+        if self._failed is not None and self._failed[1]:
+            reasons.append(self._failed[1])
+        return ("degraded", "; ".join(reasons)) if reasons else ("ok", None)
 
-    def _reload(self) -> None:
+    def close(self) -> None:
+        """Stop the reopen thread (the app's shutdown)."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(5)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(max(self.reload_interval, 0.05)):
+            newest = self._newest()
+            if newest is None or newest == self._current.key or (self._failed and self._failed[0] == newest):
+                continue
+            with self._reloading:
+                if self._newest() == self._current.key:
+                    continue  # an explicit reload got there first
+                try:
+                    self._current = self._fresh()  # the old one is freed when the last request using it ends
+                except Exception as exc:  # keep serving the last good generation
+                    self._failed = (newest, f"generation {newest[1]} could not be loaded: {exc}")
+                else:  # when an older one was served instead, its problems say why
+                    self._failed = (newest, "") if self._current.key != newest else None
+
+    def _newest(self) -> tuple[int, int] | None:
         try:
-            self._current = self._fresh()  # the old one is freed when the last request using it ends
-        except Exception:
-            pass  # keep serving the last good generation; next check retries
-        finally:
-            self._reloading.release()
+            found = reader.generations(self.directory)
+            return _generation_key(self.directory, found[0]) if found else None
+        except OSError:  # an index being swapped in; the next look sees it
+            return None
 
     def reload_now(self) -> Snapshot:
         """Load the newest generation synchronously (after an upload or a delete; tests)."""
@@ -251,6 +376,7 @@ class SnapshotHolder:
         # finish after this one and put an older generation back
         with self._reloading:
             self._current = self._fresh()
+            self._failed = None
         return self._current
 
     def _fresh(self) -> Snapshot:

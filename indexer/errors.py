@@ -17,6 +17,7 @@ status in brackets), every answer `{"error": code, "message": ...}`:
     │   └── Busy                  too many heavy requests at once (with Retry-After)
     ├── IndexMissingError         no index yet where the settings point
     ├── SchemaVersionError        the index on disk has another schema version
+    ├── CorruptIndexError         a file of the index fails its manifest check: `plans reindex`
     └── ConfigurationError        a data file (the theme dictionary) is broken: start-up stops
 
 Messages are for people and never carry SQL, parameters, paths or plan text: those go to
@@ -156,3 +157,7 @@ def describe_fault(exc: BaseException) -> str:
     if "unable to open" in text:
         return "the catalog database cannot be opened"
     return "the catalog database failed"
+
+
+class CorruptIndexError(PlansError):
+    """A file of the index does not match its manifest (size, checksum) or cannot be read."""

@@ -75,8 +75,8 @@ class Workers:
 
     def submit(self, plans: list[tuple[int, dict[str, Any]]], rows: list[Row]) -> Callable[[], Documents]:
         """The plans' and passages' Whoosh documents (with their words), the segments the
-        workers staged holding them (none: the documents are still to be written here) and
-        the passages' (chars, bigrams) postings when the workers computed them."""
+        workers staged holding them, each with its sidecar (none: the documents are still to
+        be written here); the third value, postings, is always None now (kept for callers)."""
         head = [store.plan_document(plan_id, meta) for plan_id, meta in plans]
         texts = [row.text for row in rows]
         if sum(map(len, texts)) < self.parallel_chars or self.workers == 1:
@@ -86,9 +86,8 @@ class Workers:
         if self._pool is None:
             segment("预热")  # load jieba once in this process: forked workers share it
             self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("fork"), initializer=die_with_parent)
-        bounds = even_cuts([len(t) for t in texts], self.workers)
-        futures = [self._pool.submit(stage_chunk, str(self.index_dir), plans if k == 0 else [], rows[a:b])
-                   for k, (a, b) in enumerate(bounds)]
+        futures = [self._pool.submit(stage_chunk, str(self.index_dir), share, rows[a:b])
+                   for share, (a, b) in plan_shares(plans, rows, texts, self.workers)]
 
         def result() -> Documents:
             done: list[Part] = [future.result() for future in futures]
@@ -96,9 +95,7 @@ class Workers:
             normalized = [text for part in done for text in part.normalized]
             documents = head + [{**store.passage_document(row.plan_id, row, None, tokens=line), "normalized": text}
                                 for row, line, text in zip(rows, lines, normalized)]
-            postings = [generation.concatenate_postings([(part.postings[k], len(part.tokens)) for part in done])
-                        for k in range(2)]
-            return documents, [part.staged for part in done if part.staged is not None], postings
+            return documents, [part.staged for part in done if part.staged is not None], None
 
         return result
 
@@ -108,7 +105,6 @@ class Part(NamedTuple):
 
     tokens: list[str]  # each passage's words, space-separated
     normalized: list[str]  # each passage's normalised text
-    postings: tuple[generation.Postings, generation.Postings]  # (chars, bigrams), passages from 0
     staged: store.Staged | None
 
 
@@ -116,16 +112,38 @@ Documents = tuple[list[dict[str, Any]], list[store.Staged], list[generation.Post
 
 
 def stage_chunk(index_dir: str, plans: list[tuple[int, dict[str, Any]]], rows: list[Row]) -> Part:
-    """In a worker: a staged Whoosh segment of the rows' documents (and of `plans`), and what the
-    serving state needs of the rows besides what the committing process has: their words as one
-    line each (cheaper to send back than the words' offsets), normalised texts and postings."""
+    """In a worker: a staged Whoosh segment of the rows' documents (and of `plans`, whole plans)
+    with its sidecar, postings included; and the rows' words as one line each and normalised texts."""
     normalized = [normalize(row.text) for row in rows]
     documents = [store.plan_document(plan_id, meta) for plan_id, meta in plans]
     documents += [store.passage_document(row.plan_id, row, Segmented(row.text, segment_normalized(text)))
                   for row, text in zip(rows, normalized)]
-    staged = store.stage(Path(index_dir), documents)
+    staged = store.stage(Path(index_dir), documents, generation.passage_postings(normalized))
     tokens = [document["tokens"] for document in documents[len(plans):]]
-    return Part(tokens, normalized, generation.passage_postings(normalized), staged)
+    return Part(tokens, normalized, staged)
+
+
+def plan_shares(plans: list[tuple[int, dict[str, Any]]], rows: list[Row], texts: list[str],
+                parts: int) -> list[tuple[list[tuple[int, dict[str, Any]]], tuple[int, int]]]:
+    """Workers' shares cut at plan boundaries (each staged segment holds whole plans, with
+    their plan documents): per share, its plans and its range of `rows`."""
+    runs: list[tuple[int, int, int]] = []  # (plan id, first row, end row)
+    for i, row in enumerate(rows):
+        if runs and runs[-1][0] == row.plan_id:
+            runs[-1] = (row.plan_id, runs[-1][1], i + 1)
+        else:
+            runs.append((row.plan_id, i, i + 1))
+    if len({plan_id for plan_id, _, _ in runs}) < len(runs):  # a plan's rows apart: one share
+        runs = [(-1, 0, len(rows))]
+        parts = 1
+    cuts = even_cuts([sum(map(len, texts[a:b])) for _, a, b in runs], parts)
+    with_rows = {plan_id for plan_id, _, _ in runs}
+    shares = []
+    for k, (p, q) in enumerate(cuts):
+        mine = {runs[j][0] for j in range(p, q)}
+        share = [(i, m) for i, m in plans if i in mine or (k == 0 and (i not in with_rows or runs[0][0] == -1))]
+        shares.append((share, (runs[p][1], runs[q - 1][2])))
+    return shares
 
 
 def die_with_parent() -> None:

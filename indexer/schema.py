@@ -12,7 +12,7 @@ from whoosh.system import pack_uint
 
 from indexer.analysis import Segmented, WordTokenizer, segment
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4  # 4: a sidecar per Whoosh segment (indexer/index/); 3: a whole gen-N folder per commit
 PASSAGE, PLAN = "passage", "plan"
 
 
@@ -28,8 +28,8 @@ class WordsField(fields.TEXT):  # type: ignore[misc]
 
     What TEXT's Frequency format would make of WordTokenizer's tokens, term by term
     (tests/indexer/test_store.py checks the postings against it). It pickles as the plain
-    TEXT field it stands for: the schema Whoosh saves in the index stays the one of schema 3,
-    which any version of this program reads. A writer of an existing index uses that saved
+    TEXT field it stands for: the schema Whoosh saves in the index stays a plain one, which any
+    version of this program unpickles (and then refuses by its version). A writer of an existing index uses that saved
     schema (so TEXT's slower path: one-plan writes); the workers' segments of a batch use
     `build_schema()`, so this field.
     """
@@ -49,8 +49,8 @@ def build_schema() -> PlansSchema:
 
     The index is self-contained for serving: a reader sees one committed generation, so the
     server never mixes two states of the catalog. The character and bigram postings the
-    server matches with are not Whoosh fields: `indexer.generation` writes them as arrays
-    with every commit (version 3; version 2 had a `grams` field Whoosh wrote 20x slower).
+    server matches with are not Whoosh fields: each segment's sidecar holds them
+    (`indexer.index`; version 2 had a `grams` field Whoosh wrote 20x slower).
     """
     schema = PlansSchema(
         kind=fields.ID(stored=True),

@@ -24,8 +24,10 @@ from whoosh.index import FileIndex
 from whoosh.reading import SegmentReader
 from whoosh.writing import SegmentWriter
 
-from indexer import generation
-from indexer.errors import IndexMissingError, SchemaVersionError
+from indexer.errors import CorruptIndexError, IndexMissingError, SchemaVersionError
+from indexer.index import files, reader
+from indexer.index import segment as segment_state
+from indexer.index.postings import Postings
 from indexer.schema import PASSAGE, PLAN, SCHEMA_VERSION, build_schema
 
 INDEX_NAME = "plans"
@@ -33,8 +35,13 @@ INDEX_NAME = "plans"
 
 def open_index(directory: Path) -> FileIndex:
     """Open an existing index for reading, refusing one of another schema version."""
-    if not directory.exists() or not whoosh_index.exists_in(str(directory), indexname=INDEX_NAME):
+    numbers = reader.generations(directory)
+    if not numbers:
         raise IndexMissingError(f"no index in {directory}: run `plans index` first")
+    try:
+        reader.read_toc(FileStorage(str(directory), readonly=True), numbers[0])
+    except CorruptIndexError as exc:
+        raise CorruptIndexError(f"{exc}: run `plans reindex`") from exc
     try:
         ix = FileStorage(str(directory), readonly=True).open_index(INDEX_NAME)
     except Exception as exc:  # unpickling an index from other code fails in many ways
@@ -71,14 +78,14 @@ def folder(ix: FileIndex) -> Path:
 
 
 def indexed_plan_ids(ix: FileIndex) -> set[int]:
-    """Ids of the plans the latest generation holds (from its saved state when it has one)."""
-    directory, number = folder(ix), ix.latest_generation()
-    saved = generation.load_plan_ids(directory, number)
-    if saved is not None:
-        return set(saved.tolist())
-    with ix.reader() as reader:
-        # the lexicon keeps a deleted plan's term until a merge: ask for live postings
-        return {int(term.decode()) for term in reader.lexicon("plan") if reader.postings("plan", term).is_active()}
+    """Ids of the plans the latest generation holds, from its segments' sidecars."""
+    directory = folder(ix)
+    storage = FileStorage(str(directory), readonly=True)
+    found: set[int] = set()
+    for segment in ix._segments():
+        plan_ids = np.load(files.folder(directory, segment.segid) / "plan_ids.npy").tolist()
+        found.update(set(plan_ids) - reader.deleted_plans(storage, ix.schema, segment))
+    return found
 
 
 def passage_document(plan_id: int, passage: Any, words: Any, tokens: str | None = None) -> dict[str, Any]:
@@ -124,6 +131,30 @@ class _Writer(SegmentWriter):  # type: ignore[misc]
         current = build_schema()
         if getattr(self.schema, "version", None) == current.version and self.schema == current:
             self.schema = current
+        self.pending: segment_state.State | None = None  # the new segment's sidecar, when it gets one
+        self._previous = {s.segid for s in self.segments}
+
+    def _commit_toc(self, segments: list[Any]) -> None:
+        """The new segment's sidecar, then the TOC (the commit point), then the clean-up: files
+        of segments and TOCs neither this generation nor the previous one names. The previous
+        one stays readable until the next commit: a reader that finds this one corrupt serves it."""
+        directory = Path(self.storage.folder)
+        if self._added and self.pending is not None:
+            segid = self.newsegment.segid
+            files.save(directory, segid, self.pending, files.whoosh_files(directory, self.indexname, segid))
+        whoosh_index.TOC(self.schema, segments, self.generation).write(self.storage, self.indexname)
+        keep = {s.segid for s in segments} | self._previous
+        toc = whoosh_index.TOC._pattern(self.indexname)
+        names = whoosh_index.TOC._segment_pattern(self.indexname)
+        for name in list(self.storage):
+            toc_match, segment_match = toc.match(name), names.match(name)
+            old_toc = (toc_match and int(toc_match.group(1)) < self.generation - 1) or ".toc." in name  # or a killed writer's half TOC
+            if old_toc or (segment_match and segment_match.group(1)[len(self.indexname) + 1:] not in keep):
+                try:
+                    self.storage.delete_file(name)
+                except OSError:
+                    pass
+        files.remove_unnamed(directory, keep)
 
     def per_document_reader(self) -> Any:
         return _LengthsOnce(super().per_document_reader())
@@ -154,36 +185,40 @@ class _LengthsOnce:
 STAGING = ".staging"  # under the index folder: segments written by workers, not yet committed
 TINY_SEGMENT = 1_000  # documents; a segment this small is merged once there are MAX_TINY of them
 MAX_TINY = 8
+_VERIFIED: set[str] = set()  # segments this process checked whole (segments never change)
 
 
 @dataclass(frozen=True)
 class Staged:
-    """A Whoosh segment a worker process wrote (`stage`), waiting for the commit that adds it."""
+    """A Whoosh segment a worker process wrote (`stage`) with its sidecar, waiting for the commit that adds it."""
 
     folder: str
     segment: Any
 
 
-def stage(directory: Path, documents: Iterable[dict[str, Any]]) -> Staged | None:
-    """Write `documents` as one Whoosh segment of a private index in `directory/.staging/`.
+def stage(directory: Path, documents: Iterable[dict[str, Any]],
+          postings: Sequence[Postings] | None = None) -> Staged | None:
+    """Write `documents` as one Whoosh segment of a private index in `directory/.staging/`,
+    with its sidecar (`postings`: the (chars, bigrams) tables of its passages, when known).
 
     What a worker process does with its part of a batch, concurrently with the others and with
     the committing process: nothing in the index folder changes until `write` moves the
-    segment's file in and commits it. None when there are no documents.
+    segment's files in and commits it. None when there are no documents.
     """
     where = directory / STAGING / f"{os.getpid()}-{secrets.token_hex(6)}"
     where.mkdir(parents=True)
     ix = FileStorage(str(where)).create_index(build_schema(), indexname=INDEX_NAME)
     writer = _Writer(ix, limitmb=128)
-    added = 0
+    documents = list(documents)
     for document in documents:
         writer.add_document(**document)
-        added += 1
     writer.commit(merge=False)
-    if not added:
+    if not documents:
         shutil.rmtree(where, ignore_errors=True)
         return None
     (segment,) = ix._segments()
+    state = segment_state.from_documents(documents, (), postings)
+    files.save(where, segment.segid, state, files.whoosh_files(where, INDEX_NAME, segment.segid))
     return Staged(str(where), segment)
 
 
@@ -199,44 +234,57 @@ def write(
     add: Iterable[dict[str, Any]] = (),
     staged: Sequence[Staged] = (),
     staged_documents: Iterable[dict[str, Any]] = (),
-    postings: Sequence[generation.Postings] | None = None,
+    postings: Sequence[Postings] | None = None,
 ) -> None:
     """Delete whole plans and add documents in one commit: readers see all of it or none.
 
-    `add` is written here; `staged` are segments workers already wrote (`stage`) and
-    `staged_documents` what they hold, for the serving state (`postings`: their (chars, bigrams)
-    tables, when the workers computed those too). The serving state of the new
-    generation (`indexer.generation`) is written first, under the same writer lock, so
-    whoever sees the commit finds it complete.
+    `add` is written here, into the commit's new segment; `staged` are segments workers
+    already wrote (`stage`), each with its sidecar (`staged_documents` and `postings` are what
+    they hold: not needed any more, accepted for callers that still pass them). Deletes mark
+    the documents in their segments' deleted sets; the segments the merge policy picks are
+    merged with their sidecars into the new segment. Nothing else is rewritten.
     """
+    del staged_documents, postings
     delete, add = list(delete), list(add)
     directory = folder(ix)
     writer = _Writer(ix, limitmb=256)
     try:
-        state = generation.apply(_previous_state(ix, directory, writer.generation - 1), delete=delete,
-                                 add=[*add, *staged_documents], postings=postings)
+        for segment in writer.segments:  # an indexer never builds on a corrupt state
+            files.verify(directory, segment.segid, checksums=segment.segid not in _VERIFIED)
+            _VERIFIED.add(segment.segid)
         for plan_id in delete:
             writer.delete_by_term("plan", str(plan_id))
+        merged = _merge_policy(writer.segments)
+        inputs = []
+        for segment in merged:  # what is merged is read whole: checked whole
+            live = reader.LiveSegment(segment.segid, files.load(directory, segment.segid),
+                                      reader.deleted_plans(writer.storage, writer.schema, segment))
+            inputs.append(reader.live_state(live))
+        added = segment_state.from_documents(add)
+        writer.pending = segment_state.combine([*inputs, added])
         for document in add:
             writer.add_document(**document)
-        generation.save(directory, writer.generation, state)
         segments = [_move_in(item, directory) for item in staged]
+    except CorruptIndexError as exc:
+        writer.cancel()
+        _drop(staged)
+        raise CorruptIndexError(f"{exc}: run `plans reindex`") from exc
     except BaseException:
         writer.cancel()
         _drop(staged)
         raise
-    # a segment moved in but never committed is deleted by Whoosh at the next commit
-    writer.commit(mergetype=partial(_upkeep, added=segments))
+    # a segment moved in but never committed is deleted at the next commit
+    writer.commit(mergetype=partial(_upkeep, merged=merged, added=segments))
     _drop(staged)
-    generation.prune(directory, writer.generation)
 
 
 def _move_in(item: Staged, directory: Path) -> Any:
-    """The staged segment's files into the index folder (same file system: renames)."""
+    """The staged segment's files and sidecar into the index folder (same file system: renames)."""
     prefix = f"{INDEX_NAME}_{item.segment.segid}"
     for path in Path(item.folder).iterdir():
         if path.name.startswith(prefix):
             os.replace(path, directory / path.name)
+    os.replace(files.folder(Path(item.folder), item.segment.segid), files.folder(directory, item.segment.segid))
     return item.segment
 
 
@@ -245,37 +293,24 @@ def _drop(staged: Sequence[Staged]) -> None:
         shutil.rmtree(item.folder, ignore_errors=True)
 
 
-def _upkeep(writer: SegmentWriter, segments: list[Any], added: Sequence[Any] = ()) -> list[Any]:
-    """Whoosh's merge policy for our commits: the index is upkeep nobody waits for, so no
-    merge bigger than a few small segments. Once MAX_TINY segments hold under TINY_SEGMENT
-    documents each (one-plan uploads leave one each), they are merged into this commit's
-    segment, and so is a segment whose documents are mostly deleted (replaced plans). Whoosh's
-    MERGE_SMALL could instead merge tens of thousands of documents into one upload's commit.
-    Then the staged segments are added as they are."""
+def _merge_policy(segments: list[Any]) -> list[Any]:
+    """The segments this commit merges into its new one: the index is upkeep nobody waits
+    for, so no merge bigger than a few small segments. Once MAX_TINY segments hold under
+    TINY_SEGMENT documents each (one-plan uploads leave one each), they are merged, and so is
+    a segment whose documents are mostly deleted (replaced plans). Whoosh's MERGE_SMALL
+    could instead merge tens of thousands of documents into one upload's commit."""
     tiny = [s for s in segments if s.doc_count_all() < TINY_SEGMENT]
     stale = [s for s in segments if s.doc_count_all() >= TINY_SEGMENT and 2 * s.deleted_count() > s.doc_count_all()]
-    merged = (tiny if len(tiny) >= MAX_TINY else []) + stale
+    return (tiny if len(tiny) >= MAX_TINY else []) + stale
+
+
+def _upkeep(writer: SegmentWriter, segments: list[Any], merged: Sequence[Any] = (), added: Sequence[Any] = ()) -> list[Any]:
+    """Whoosh's merge callback: `merged` into the new segment, then the staged segments added as they are."""
     for segment in merged:
-        reader = SegmentReader(writer.storage, writer.schema, segment)
-        writer.add_reader(reader)
-        reader.close()
+        segment_reader = SegmentReader(writer.storage, writer.schema, segment)
+        writer.add_reader(segment_reader)
+        segment_reader.close()
     return [s for s in segments if s not in merged] + list(added)
-
-
-def _previous_state(ix: FileIndex, directory: Path, number: int) -> generation.State:
-    """The state of the last committed generation: saved (memory-mapped), or rebuilt from Whoosh.
-
-    Read back from its files even right after this process wrote them: mapped, they cost
-    about 0.1 s and live in the page cache the server shares, where keeping the last state in
-    memory held ~400 MB of the indexer's heap between uploads.
-    """
-    state = generation.load(directory, number)
-    if state is not None:
-        return state
-    if number < 1 or ix.doc_count_all() == 0:
-        return generation.empty_state()
-    with ix.reader() as reader:
-        return generation.from_whoosh(reader)
 
 
 def posting_docnums(reader: Any, fieldname: str, text: str) -> np.ndarray:

@@ -34,7 +34,7 @@ import traceback
 from pathlib import Path
 from typing import IO, Any
 
-from indexer.errors import PlansError, describe_fault
+from indexer.errors import CorruptIndexError, IndexMissingError, PlansError, SchemaVersionError, describe_fault
 from indexer.memory import trim
 from indexer.settings import DATA_DIR, Settings
 
@@ -99,18 +99,21 @@ def read_ahead(settings: Settings) -> None:
     """Open the index and read its newest state the way a request will, writing nothing:
     Whoosh imports its codec at the first open, and the state's files come into the page
     cache (~0.2 s off the first request). No index yet, or one of another version: nothing."""
-    from indexer import generation, store
+    from indexer import store
+    from indexer.index import files, reader
 
     try:
         ix = store.open_index(settings.index_dir)
         with ix.reader():
-            number = ix.latest_generation()
-        state = generation.load(settings.index_dir, number)
-        if state is not None:
-            generation.read_through(state)
-    except PlansError:
+            pass
+        commit = reader.open_commit(settings.index_dir)
+        if commit.problems:  # an older generation is served: say why
+            raise CorruptIndexError(commit.problems[0])
+        for segment in commit.segments:
+            files.read_through(segment.state)
+    except (IndexMissingError, SchemaVersionError):
         return
-    except Exception as exc:  # only a head start: whatever is wrong, the first request reports it
+    except Exception as exc:  # only a head start (a corrupt state too): whatever is wrong, the first request reports it
         print(f"indexer worker {os.getpid()}: no read-ahead ({exc.__class__.__name__}: {exc})", file=sys.stderr)
 
 

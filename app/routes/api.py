@@ -119,9 +119,14 @@ def api_document(
 
 
 @router.get("/healthz", response_model=models.Health, summary="Liveness, schema version and counts")
-def healthz(snapshot: SnapshotDep) -> dict[str, Any]:
+def healthz(request: Request) -> dict[str, Any]:
+    """`degraded` with a reason when a newer generation was refused (a corrupt file) and an older one is served."""
+    holder = request.app.state.holder
+    snapshot = holder.current()
+    status, reason = holder.health()
     return {
-        "status": "ok",
+        "status": status,
+        "reason": reason,
         "schema_version": SCHEMA_VERSION,
         "documents": len(snapshot.plans),
         "passages": snapshot.size,

@@ -1,4 +1,4 @@
-"""The per-generation serving state: postings equal a brute-force scan, merging equals rebuilding."""
+"""The segments' serving state: postings equal a brute-force scan, merging equals rebuilding."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ from app.search import SearchRequest, search
 from app.snapshot import Snapshot
 from indexer import generation, store
 from indexer.cleaning import normalize
+from indexer.errors import CorruptIndexError, SchemaVersionError
 from indexer.generation import CHAR_BITS, SATURATED, State
+from indexer.index import files as sidecars
+from indexer.index import postings, reader
 from indexer.pipeline import Pipeline
 from indexer.settings import Settings, get_settings
 from tests.conftest import SAMPLES, catalog_passages
@@ -58,11 +61,8 @@ def _assert_same_state(left: State, right: State) -> None:
 
 
 def _saved(settings: Settings) -> State:
-    ix = store.open_index(settings.index_dir)
-    number = ix.latest_generation()
-    state = generation.load(settings.index_dir, number)
-    assert state is not None, f"generation {number} has no saved state"
-    return state
+    """The live segments' sidecars of the newest generation, combined."""
+    return reader.combined(settings.index_dir)
 
 
 def _rebuilt(settings: Settings) -> State:
@@ -109,11 +109,13 @@ def test_every_change_merges_to_what_a_rebuild_gives(tmp_path: Path, corpus_copy
     state = _saved(settings)
     _assert_same_state(state, _rebuilt(settings))
     assert sorted(state.passage_ids.tolist()) == sorted(p.id for _, p in catalog_passages(settings))
-    # only the newest two generations keep their folders
-    folders = sorted(int(p.name[4:]) for p in settings.index_dir.glob("gen-*"))
-    number = store.open_index(settings.index_dir).latest_generation()
-    assert folders[-1] == number and len(folders) <= 2
-    assert not list(settings.index_dir.glob(".gen-*"))
+    # sidecars only of the segments the newest two TOCs name, and those TOCs only
+    numbers = reader.generations(settings.index_dir)
+    assert len(numbers) == 2 and numbers[0] == store.open_index(settings.index_dir).latest_generation()
+    storage = store.FileStorage(str(settings.index_dir))
+    named = {s.segid for n in numbers for s in reader.read_toc(storage, n).segments}
+    assert {p.name[len(sidecars.PREFIX):] for p in settings.index_dir.glob(f"{sidecars.PREFIX}*")} == named
+    assert not list(settings.index_dir.glob(f".{sidecars.PREFIX}*"))
 
 
 def _documents(plans: list[tuple[int, list[str]]]) -> list[dict[str, Any]]:
@@ -156,10 +158,9 @@ def test_merging_any_change_equals_building_from_scratch(
 def test_a_saved_state_loads_back_equal(tmp_path_factory: pytest.TempPathFactory, plans: dict[int, list[str]]) -> None:
     """Texts go to disk as UTF-16: characters outside the BMP (𠀀, 😀) keep their offsets."""
     state = generation.from_documents(_documents(sorted(plans.items())))
-    directory = tmp_path_factory.mktemp("gen")
-    generation.save(directory, 7, state)
-    loaded = generation.load(directory, 7)
-    assert loaded is not None
+    directory = tmp_path_factory.mktemp("segment")
+    sidecars.save(directory, "abc", state, [])
+    loaded = sidecars.load(directory, "abc")
     _assert_same_state(loaded, state)
     assert loaded.texts() == state.texts() and loaded.sections == state.sections
 
@@ -168,35 +169,31 @@ def _results(snapshot: Snapshot) -> list[Any]:
     return [search(snapshot, SearchRequest(q=q, per_group=0, size=100)) for q in QUERIES]
 
 
-def test_an_index_without_saved_states_is_served_the_same_from_whoosh(tmp_path: Path) -> None:
+def test_an_index_without_sidecars_is_refused_with_the_reindex_message(tmp_path: Path) -> None:
+    """Without its sidecars a generation is passed over for the previous one (here the empty
+    first one); with no other generation left, the index is refused."""
     settings = get_settings(plans_home=tmp_path / "home")
     assert not Pipeline(settings).index([SAMPLES]).failed
-    saved = Snapshot(settings.index_dir)
-    expected = _results(saved)
-    assert any(r["total"] for r in expected)
-    for folder in settings.index_dir.glob("gen-*"):
+    assert _results(Snapshot(settings.index_dir))[0]["total"] > 0
+    for folder in settings.index_dir.glob(f"{sidecars.PREFIX}*"):
         shutil.rmtree(folder)
-    rebuilt = Snapshot(settings.index_dir)
-    assert rebuilt.rebuilt and not saved.rebuilt
-    assert _results(rebuilt) == expected
-    assert [rebuilt.words(i) for i in range(rebuilt.size)] == [saved.words(i) for i in range(saved.size)]
-    # the next write saves a state again, derived from the rebuilt one
-    removed = Pipeline(settings).remove(saved.plans[0]["id"])
-    assert removed is not None
-    _assert_same_state(_saved(settings), _rebuilt(settings))
+    older = Snapshot(settings.index_dir)
+    newest, *rest = reader.generations(settings.index_dir)
+    assert older.generation == rest[0] and older.size == 0
+    assert "has no sidecar" in older.problems[0]
+    for number in rest:
+        (settings.index_dir / f"_plans_{number}.toc").unlink()
+    with pytest.raises(CorruptIndexError, match="plans reindex"):
+        Snapshot(settings.index_dir)
 
 
-def test_a_state_of_another_format_is_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_segment_of_another_format_is_refused_with_the_reindex_message(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     settings = get_settings(plans_home=tmp_path / "home")
     assert not Pipeline(settings).index([SAMPLES]).failed
-    number = store.open_index(settings.index_dir).latest_generation()
-    saved = Snapshot(settings.index_dir)
-    assert not saved.rebuilt
-    monkeypatch.setattr(generation, "FORMAT", generation.FORMAT + 1)
-    assert generation.load(settings.index_dir, number) is None
-    rebuilt = Snapshot(settings.index_dir)
-    assert rebuilt.rebuilt
-    assert _results(rebuilt) == _results(saved)
+    monkeypatch.setattr(sidecars, "SCHEMA_VERSION", sidecars.SCHEMA_VERSION + 1)
+    with pytest.raises(SchemaVersionError, match="plans reindex"):
+        Snapshot(settings.index_dir)
 
 
 def test_counts_and_offsets_past_the_uint16_range_are_exact(tmp_path: Path) -> None:
@@ -226,4 +223,4 @@ def test_built_postings_equal_a_scan_of_every_position(texts: list[str]) -> None
     for pairs in (False, True):
         expected = _brute_force(texts, pairs=pairs)
         assert _table(generation.build_postings("".join(texts), offsets, pairs=pairs)) == expected
-        assert _table(generation._build_by_unique("".join(texts), offsets, pairs=pairs)) == expected
+        assert _table(postings._build_by_unique("".join(texts), offsets, pairs=pairs)) == expected

@@ -121,7 +121,8 @@ def test_overlapped_parallel_indexing_gives_what_serial_indexing_gives(
     tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Worker processes segment batch k+1 while batch k is written: same catalog, same served state."""
-    from indexer import generation, pipeline
+    from indexer import pipeline
+    from indexer.index import reader
 
     serial = get_settings(plans_home=tmp_path / "serial", plans_workers=1, plans_batch_plans=2)
     assert not Pipeline(serial).index([corpus_copy]).failed
@@ -132,9 +133,7 @@ def test_overlapped_parallel_indexing_gives_what_serial_indexing_gives(
     assert {plan.index_state for plan, _ in catalog_passages(parallel)} == {"indexed"}
 
     def served(settings: Settings) -> tuple[Any, ...]:
-        ix = store.open_index(settings.index_dir)
-        state = generation.load(settings.index_dir, ix.latest_generation())
-        assert state is not None
+        state = reader.combined(settings.index_dir)
         tables = [(np.asarray(t.keys).tolist(), np.asarray(t.offsets).tolist(), np.asarray(t.passages).tolist(),
                    np.asarray(t.counts).tolist(), np.asarray(t.first).tolist()) for t in (state.chars, state.bigrams)]
         return (state.texts(), state.normalized, state.sections, [state.words(i) for i in range(state.size)],
@@ -154,8 +153,9 @@ def test_overlapped_parallel_indexing_gives_what_serial_indexing_gives(
 
     assert served(parallel) == served(serial)
     assert whoosh(parallel) == whoosh(serial)
-    # three commits of two plans: one segment each when serial, one per worker (two) in parallel
-    assert len(store.open_index(parallel.index_dir)._segments()) == 2 * len(store.open_index(serial.index_dir)._segments()) == 6
+    # three commits of at most two plans: one segment each when serial, up to one per worker in
+    # parallel (shares are cut at plan boundaries: a one-plan batch is one segment)
+    assert 3 == len(store.open_index(serial.index_dir)._segments()) < len(store.open_index(parallel.index_dir)._segments()) <= 6
     assert not (parallel.index_dir / store.STAGING).exists() or not any((parallel.index_dir / store.STAGING).iterdir())
     assert Pipeline(parallel).reindex().count("replaced") == 5
     assert served(parallel) == served(serial)
@@ -167,12 +167,11 @@ def test_a_database_that_cannot_return_ids_in_order_gets_its_passages_read_back(
 ) -> None:
     """Where an executemany INSERT cannot say the new passage ids in order, the passages to
     index are read back from the catalog: the same index either way."""
-    from indexer import generation, pipeline
+    from indexer import pipeline
+    from indexer.index import reader
 
     def served(settings: Settings) -> tuple[Any, ...]:
-        ix = store.open_index(settings.index_dir)
-        state = generation.load(settings.index_dir, ix.latest_generation())
-        assert state is not None
+        state = reader.combined(settings.index_dir)
         return state.texts(), np.asarray(state.passage_ids).tolist(), [state.words(i) for i in range(state.size)]
 
     reads: list[int] = []

@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 
 from app.snapshot import Snapshot
-from indexer import generation, store
+from indexer import store
+from indexer.index import files
 from indexer.analysis import user_words
 from indexer.worker import read_ahead
 from indexer.locking import indexer_lock
@@ -283,16 +284,15 @@ def test_reading_ahead_reads_the_newest_state_and_writes_nothing(settings: Setti
     assert list((tmp_path / "empty").iterdir()) == []
 
     ix = store.open_index(settings.index_dir)
-    mapped = generation.load(settings.index_dir, ix.latest_generation())
-    loaded = generation.load(settings.index_dir, ix.latest_generation(), mmap=False)
-    assert mapped is not None and loaded is not None
-    assert generation.read_through(mapped) == generation.read_through(loaded) > 0
+    (segment, *_) = ix._segments()
+    mapped = files.load(settings.index_dir, segment.segid)
+    loaded = files.load(settings.index_dir, segment.segid, mmap=False)
+    assert files.read_through(mapped) == files.read_through(loaded) > 0
 
 
 def test_a_broken_state_costs_the_read_ahead_not_the_worker(settings: Settings) -> None:
-    ix = store.open_index(settings.index_dir)
-    broken = generation.folder(settings.index_dir, ix.latest_generation()) / "bigrams.passages.npy"
-    broken.write_bytes(broken.read_bytes()[:100])  # a header and no data: numpy refuses to map it
+    for broken in settings.index_dir.glob(f"{files.PREFIX}*/bigrams.passages.npy"):  # every generation kept
+        broken.write_bytes(broken.read_bytes()[:100])  # a header and no data: its manifest refuses it
     with _started(settings) as (process, said):
         first = said.get(timeout=ANSWER_LIMIT).decode()
         assert first.startswith(f"indexer worker {process.pid}: no read-ahead ("), first
