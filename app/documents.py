@@ -10,8 +10,8 @@ from app.query import parse, positive_terms
 from app.snapshot import Snapshot
 
 PUBLIC_FIELDS = (
-    "title", "school", "kind", "province", "city", "district", "region", "level", "period",
-    "year", "term", "issuer", "published", "format", "chars", "warnings",
+    "title", "school", "unit", "kind", "province", "city", "district", "region", "level", "period",
+    "year", "year_end", "term", "issuer", "published", "format", "chars", "warnings", "school_aliases", "sources",
 )
 
 

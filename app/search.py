@@ -87,8 +87,10 @@ def _filter_values(snapshot: Snapshot, name: str) -> list[str]:
     if key not in snapshot.derived:
         fields = {"school": ("school", "title"), "region": ("region",), "level": ("level", "kind")}[name]
         snapshot.derived[key] = [
-            "\n".join(normalize(str(m.get(k) or "")) for k in fields) for m in snapshot.plans
-        ]
+            "\n".join(normalize(str(m.get(k) or "")) for k in fields)
+            + ("".join("\n" + normalize(alias) for alias in m.get("school_aliases") or ()) if name == "school" else "")
+            for m in snapshot.plans
+        ]  # `school:` also matches the school's other names (indexer/institutions.py)
     return snapshot.derived[key]  # type: ignore[no-any-return]
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from indexer.cleaning import CleanText
-from indexer.institutions import BUREAU, SCHOOL, Institution, grammar
+from indexer.institutions import BUREAU, SCHOOL, Institution, data_fingerprint, grammar
 from indexer.periods import Period, find_date, find_period, term_only
 from indexer.settings import DATA_DIR, load_yaml
 
@@ -43,6 +43,7 @@ _NOT_DISTRICTS = {
     "开发区", "试验区", "教育区", "全区", "本区", "我区", "各区", "该区", "城乡区", "牧区", "县区",
     "全县", "本县", "我县", "各县", "郡县",
 }
+_COUNTY = re.compile(rf"[{_HAN}]{{2,3}}?[市县旗](?=[{_HAN}])")
 _SENIOR = re.compile(r"高考|高[一二三](?!年级组)")
 _JUNIOR = re.compile(r"中考|初[一二三]|[七八九]年级")
 _TEXT_LEVELS = (
@@ -90,6 +91,13 @@ class PlanMetadata:
         self.sources[name] = {"source": source, "confidence": round(min(confidence, 1.0), 2)}
 
 
+@lru_cache(maxsize=1)
+def metadata_version() -> str:
+    """Bump the number when extraction changes; the data files' fingerprint follows their edits.
+    A plan read with another version is read again by the next `plans index`."""
+    return f"2-{data_fingerprint()}"
+
+
 MANIFEST_FIELDS = frozenset(PlanMetadata.__dataclass_fields__) - {"warnings", "sources", "school_aliases"}
 
 
@@ -118,7 +126,7 @@ def extract_metadata(clean: CleanText, *, overrides: dict[str, Any] | None = Non
         if name in MANIFEST_FIELDS and value not in (None, ""):
             meta._set(name, int(value) if name in ("year", "year_end") else str(value), "manifest", 1.0)
     apply_edits(meta, edits or {})
-    _warn(meta)
+    meta.warnings = metadata_warnings(meta)
     return meta
 
 
@@ -184,7 +192,7 @@ def _published(meta: PlanMetadata, header: dict[str, str], lines: list[str], siz
         if header.get(key) and (date := find_date(header[key])):
             meta._set("published", date, "portal", 0.9)
             return date
-    if size > 200 or len(lines) > 3:
+    if size > 200 or len(lines) >= 3:
         for line in reversed(lines[-3:]):
             if len(line) <= 40 and (date := find_date(line)):
                 meta._set("published", date, "signature", 0.8)
@@ -193,19 +201,22 @@ def _published(meta: PlanMetadata, header: dict[str, str], lines: list[str], siz
 
 
 def _set_period(meta: PlanMetadata, title: str | None, quoted: str | None, head: str, published: str | None) -> None:
-    tried = [(quoted, "notice", 0.9), (title, "title", 0.9), (head, "text", 0.6)]
-    for source_text, source, confidence in tried:
+    for source_text, source in ((quoted, "notice"), (title, "title")):
         if source_text and (period := find_period(source_text)):
-            meta._set("period", period.text, source, confidence)
-            _set_period_fields(meta, period, source, confidence)
+            meta._set("period", period.text, source, 0.9)
+            _set_period_fields(meta, period, source, 0.9)
             return
-    if published is None:
-        return
-    for source_text in (quoted, title):
+    for source_text in (quoted, title) if published else ():
         if source_text and (period := term_only(source_text, published)):
             meta._set("period", period.text, "title", 0.6)
             _set_period_fields(meta, period, meta.sources["published"]["source"], 0.6)
             return
+    if period := find_period(head):
+        meta._set("period", period.text, "text", 0.6)
+        _set_period_fields(meta, period, "text", 0.6)
+        return
+    if published is None:
+        return
     year = int(published[:4])
     source = meta.sources["published"]["source"]
     meta._set("year", year, source, 0.5)
@@ -306,14 +317,17 @@ def _set_level(meta: PlanMetadata, chosen: Institution | None, text: str) -> Non
     meta._set("level", counts.most_common(1)[0][0], "text", 0.3)
 
 
-def _warn(meta: PlanMetadata) -> None:
+def metadata_warnings(meta: PlanMetadata) -> list[str]:
+    """A missing or low-confidence school, level or year, in words (`plans index` prints them)."""
+    warnings = []
     for name, missing in (("year", "no year or period found"), ("school", "no school or organisation name found"),
                           ("level", "no level found")):
         if getattr(meta, name) is None:
-            meta.warnings.append(missing)
+            warnings.append(missing)
         elif meta.sources.get(name, {}).get("confidence", 1.0) < LOW_CONFIDENCE:
             source = meta.sources[name]
-            meta.warnings.append(f"{name} uncertain: {getattr(meta, name)} (from {source['source']}, confidence {source['confidence']})")
+            warnings.append(f"{name} uncertain: {getattr(meta, name)} (from {source['source']}, confidence {source['confidence']})")
+    return warnings
 
 
 @lru_cache(maxsize=1)
@@ -344,6 +358,8 @@ def _set_region(meta: PlanMetadata, text: str, header: dict[str, str]) -> None:
     district = _district(named)
     if district:
         meta._set("district", district, "title" if district in own else "portal", 0.8)
+    elif meta.school and not city and (county := _COUNTY.match(meta.school)):
+        meta._set("district", county.group(0), meta.sources["school"]["source"], 0.7)  # 诸暨市, 文安县: not in the gazetteer
     elif district := _district(text, min_mentions=2):
         meta._set("district", district, "text", 0.4)
     if meta.province and meta.city == meta.province:

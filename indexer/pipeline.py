@@ -30,7 +30,8 @@ from indexer.catalog import INDEXED, PENDING, Passage, Plan, create_catalog_engi
 from indexer.cleaning import clean, normalize
 from indexer.errors import PlansError, ReadError
 from indexer.locking import indexer_lock
-from indexer.metadata import extract_metadata
+from indexer.corrections import edits_by_source, store_edits, validate_edits
+from indexer.metadata import extract_metadata, metadata_version
 from indexer.reading import SUPPORTED_SUFFIXES, RawDocument, read_document
 from indexer.sections import split_passages
 from indexer.settings import Settings
@@ -87,6 +88,7 @@ class Pipeline:
         self.settings = settings
         self.progress = progress
         self.lock_wait = lock_wait
+        self._edits: dict[str, dict[str, Any]] = {}  # corrections by source, read at the start of a run
 
     def index(self, paths: Sequence[Path] = (), *, prune: bool = False) -> IndexReport:
         """Add new files, replace changed ones, skip unchanged ones; `prune` drops vanished files."""
@@ -101,6 +103,8 @@ class Pipeline:
             if prune:
                 self._prune(engine, ix, roots, {str(f.resolve()) for f, _ in files}, report)
             known = _known_sources(engine)
+            with session_scope(engine) as session:
+                self._edits = edits_by_source(session)
             bar = tqdm(total=len(files), unit="file", disable=not self.progress, desc="indexing")
             with _Workers(self.settings.plans_workers, store.folder(ix)) as segmenter:
 
@@ -136,6 +140,27 @@ class Pipeline:
                 engine.dispose()
             _remove_upload(Path(source), self.settings.uploads_dir)
         return source
+
+    def edit(self, plan_id: int, fields: dict[str, Any]) -> dict[str, Any] | None:
+        """Correct a plan's metadata (indexer/corrections.py): stored, applied to its row and
+        written to the index in one commit; the plan's metadata, or None when there is no such plan."""
+        edits = validate_edits(fields)
+        with indexer_lock(self.settings.plans_home, wait=self.lock_wait):
+            engine = self._engine()
+            try:
+                ix = self._open_index()
+                with session_scope(engine) as session:
+                    plan = session.get(Plan, plan_id)
+                    if plan is None:
+                        return None
+                    store_edits(session, plan, edits)
+                    plan.index_state = PENDING
+                self._index_from_catalog(engine, ix, [plan_id], replace=True)
+                with session_scope(engine) as session:
+                    found = session.get(Plan, plan_id)
+                    return found.metadata_dict() if found is not None else None
+            finally:
+                engine.dispose()
 
     def reindex(self) -> IndexReport:
         """Rebuild the index from the catalog into a new folder, then swap it in."""
@@ -226,11 +251,12 @@ class Pipeline:
         self, known: dict[str, _Known], raw: RawDocument, source: str, overrides: dict[str, Any], report: IndexReport
     ) -> _Prepared | None:
         existing = known.get(source)
-        if existing is not None and existing.sha256 == raw.sha256 and existing.index_state == INDEXED:
+        if (existing is not None and existing.sha256 == raw.sha256 and existing.index_state == INDEXED
+                and existing.metadata_version == metadata_version()):
             report.outcomes.append(Outcome(source, "unchanged", plan_id=existing.id))
             return None
         cleaned = clean(raw.text)
-        meta = extract_metadata(cleaned, overrides=overrides)
+        meta = extract_metadata(cleaned, overrides=overrides, edits=self._edits.get(source))
         passages = split_passages(cleaned.text, title=meta.title)
         if not passages or not any(ch.isalnum() for ch in cleaned.text):
             report.outcomes.append(Outcome(source, "failed", reason="no text left after cleaning"))
@@ -277,7 +303,7 @@ class Pipeline:
             metadata = [(plan.id, plan.metadata_dict()) for plan, _ in plans]
         for outcome, (plan, item) in zip(outcomes, plans):
             outcome.plan_id = plan.id
-            known[item.source] = _Known(plan.id, item.raw.sha256, PENDING)
+            known[item.source] = _Known(plan.id, item.raw.sha256, PENDING, metadata_version())
         report.outcomes.extend(outcomes)
         return _Cataloged([plan.id for plan, _ in plans], metadata, rows)
 
@@ -454,6 +480,7 @@ def _fill(plan: Plan, item: _Prepared) -> None:
             setattr(plan, name, value)
     plan.sha256, plan.format, plan.encoding = item.raw.sha256, item.raw.format, item.raw.encoding
     plan.text, plan.chars, plan.warnings = item.text, len(item.text), item.warnings
+    plan.metadata_version = metadata_version()
     plan.index_state = PENDING
 
 
@@ -463,13 +490,14 @@ class _Known(NamedTuple):
     id: int
     sha256: str
     index_state: str
+    metadata_version: str | None = None
 
 
 def _known_sources(engine: Engine) -> dict[str, _Known]:
     """Every catalog plan by source, read once per run instead of once per file."""
     with session_scope(engine) as session:
-        rows = session.execute(select(Plan.source, Plan.id, Plan.sha256, Plan.index_state)).all()
-    return {source: _Known(i, sha, state) for source, i, sha, state in rows}
+        rows = session.execute(select(Plan.source, Plan.id, Plan.sha256, Plan.index_state, Plan.metadata_version)).all()
+    return {source: _Known(i, sha, state, version) for source, i, sha, state, version in rows}
 
 
 def _returns_in_order(engine: Engine) -> bool:
