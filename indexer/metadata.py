@@ -21,7 +21,7 @@ from typing import Any
 
 from indexer.cleaning import CleanText
 from indexer.institutions import BUREAU, SCHOOL, Institution, data_fingerprint, grammar
-from indexer.periods import Period, find_date, find_period, term_only
+from indexer.periods import Period, find_date, find_period, term_only, without_dates
 from indexer.settings import DATA_DIR, load_yaml
 
 _HAN = r"\u4e00-\u9fff"
@@ -44,7 +44,7 @@ _NOT_DISTRICTS = {
     "全县", "本县", "我县", "各县", "郡县",
 }
 _COUNTY = re.compile(rf"[{_HAN}]{{2,3}}?[市县旗](?=[{_HAN}])")
-_SENIOR = re.compile(r"高考|高[一二三](?!年级组)")
+_SENIOR = re.compile(r"高考|高[一二三]")
 _JUNIOR = re.compile(r"中考|初[一二三]|[七八九]年级")
 _TEXT_LEVELS = (
     ("幼儿园", re.compile(r"幼儿园|保教|幼儿")), ("小学", re.compile(r"小学|[一二三四五六]年级")),
@@ -211,7 +211,7 @@ def _set_period(meta: PlanMetadata, title: str | None, quoted: str | None, head:
             meta._set("period", period.text, "title", 0.6)
             _set_period_fields(meta, period, meta.sources["published"]["source"], 0.6)
             return
-    if period := find_period(head):
+    if period := find_period(without_dates(head)):
         meta._set("period", period.text, "text", 0.6)
         _set_period_fields(meta, period, "text", 0.6)
         return

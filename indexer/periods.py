@@ -98,6 +98,14 @@ _CN_DATE = re.compile(r"([〇○零一二三四五六七八九]{4})年([一二�
 _CN_DIGITS = str.maketrans("〇○零一二三四五六七八九", "000123456789")
 
 
+_MONTH = re.compile(r"(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月")
+
+
+def without_dates(source: str) -> str:
+    """`source` with dates (and year-months) blanked out: a date is not a period."""
+    return _MONTH.sub(" ", _CN_DATE.sub(" ", _DATE.sub(" ", source)))
+
+
 def find_date(source: str) -> str | None:
     """The first valid date in `source` (2020.4.17, 2009年12月27日, 二〇二〇年四月十七日) as YYYY-MM-DD."""
     match = _DATE.search(source)
