@@ -154,3 +154,19 @@ def test_plans_edit_on_the_command_line(home: Settings) -> None:
     assert result.exit_code == 2 and "FIELD=VALUE" in result.output
     result = runner.invoke(cli, ["edit", "999", "school=某小学"], env=env)
     assert result.exit_code == 1 and "no plan with id 999" in result.output
+
+
+def test_a_low_confidence_field_is_a_warning_in_the_api_and_on_the_page(tmp_path: Path) -> None:
+    folder = tmp_path / "plans"
+    folder.mkdir()
+    (folder / "plan.txt").write_text("工作计划\n本学期，我们将与绍兴市鲁迅中学开展联合教研。\n一、教研\n2021年9月1日\n", encoding="utf-8")
+    settings = build_home(tmp_path / "home", folder)
+    with TestClient(create_app(settings)) as client:
+        listed = client.get("/api/documents").json()["documents"][0]
+        warning = "school uncertain: 绍兴市鲁迅中学 (from text, confidence 0.4)"
+        assert warning in listed["warnings"] and listed["sources"]["school"] == {"source": "text", "confidence": 0.4}
+        assert warning in client.get(f"/api/documents/{listed['id']}").json()["warnings"]
+        page = client.get(f"/documents/{listed['id']}").text
+        assert "元数据未能确定" in page and "school uncertain: 绍兴市鲁迅中学" in page
+    result = CliRunner().invoke(cli, ["index", str(folder / "plan.txt")], env={"PLANS_HOME": str(tmp_path / "home2")})
+    assert f"warning: {(folder / 'plan.txt').resolve()}: {warning}" in result.output
