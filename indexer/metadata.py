@@ -117,7 +117,8 @@ def extract_metadata(clean: CleanText, *, overrides: dict[str, Any] | None = Non
     chosen = _set_school(meta, title, quoted.group(1) if quoted else None, lines, header, text[:400])
     _set_level(meta, chosen, text)
     _set_region(meta, text, header)
-    issuer = next((header[k] for k in _PORTAL_ISSUERS if header.get(k)), None)
+    # 发布机构 as written; the other fields only when they name an institution (not 本站, 原创)
+    issuer = header.get("发布机构") or next((header[k] for k in _PORTAL_ISSUERS[1:] if header.get(k) and grammar().find(header[k])), None)
     if issuer:
         meta._set("issuer", issuer, "portal", 0.9)
     elif meta.kind == BUREAU and meta.school:

@@ -150,3 +150,11 @@ def test_periods_as_written(text: str, period: str, year: int, year_end: int, te
 def test_the_document_date_gives_the_year_when_the_header_has_none(last_line: str, published: str) -> None:
     meta = extract_metadata(clean(f"学校工作计划\n一、常规\n二、教研\n{last_line}"))
     assert meta.published == published and meta.year == int(published[:4]) and meta.period is None
+
+
+def test_a_portal_source_field_is_the_issuer_only_when_it_names_an_institution() -> None:
+    page = "学期工作安排\n作者: 教务处 来源: 本站 点击数: 321\n一、教学常规\n二、教研活动\n湖州市第五中学"
+    assert extract_metadata(clean(page)).issuer is None
+    page = "2021年工作要点\n信息来源: 湖州市南浔区教育局 发布时间: 2021-03-02\n一、"
+    meta = extract_metadata(clean(page))
+    assert (meta.issuer, meta.published, meta.sources["published"]["source"]) == ("湖州市南浔区教育局", "2021-03-02", "portal")
