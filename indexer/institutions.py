@@ -21,6 +21,7 @@ MAX_NAME = 20  # characters before a suffix that can belong to the name
 _HAN = "\u4e00-\u9fff"
 _NUMERALS = "一二三四五六七八九十"
 SCHOOL, BUREAU = "school", "bureau"
+_COUNTY_BEFORE_NUMBER = re.compile(rf"^([{_HAN}]{{2,3}}?)[市县区旗](?=第[{_NUMERALS}])")
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,11 @@ class Grammar:
         if full in self.alias_of:
             return self.alias_of[full], True
         return full, False
+
+    def key(self, canonical: str) -> str:
+        """What two spellings of one numbered school share: 诸暨第一中学 and 诸暨市第一中学 (a county's
+        place suffix, which the gazetteer cannot supply, dropped before 第)."""
+        return _COUNTY_BEFORE_NUMBER.sub(r"\1", canonical, count=1)
 
     def _spelled_place(self, place: str) -> str:
         head = self.place_re.match(place)

@@ -254,14 +254,15 @@ def _set_school(meta: PlanMetadata, title: str | None, quoted: str | None, lines
         if unit:
             meta._set("unit", unit, "notice" if quoted else "title", 0.9)
         return None
-    support: dict[str, tuple[float, set[str], int]] = {}
+    support: dict[str, tuple[float, set[str], int]] = {}  # by g.key: 诸暨一中 and 诸暨市第一中学 agree
     for order, (inst, source, weight) in enumerate(found):
-        best, sources, first = support.get(inst.canonical, (0.0, set(), order))
-        support[inst.canonical] = (max(best, weight), sources | {source}, first)
-    canonical = max(support, key=lambda c: (support[c][0] + 0.05 * (len(support[c][1]) - 1), -support[c][2]))
-    weight, sources, _ = support[canonical]
-    group = [(i, s) for i, s, w in sorted(found, key=lambda f: -f[2]) if i.canonical == canonical]
+        best, sources, first = support.get(g.key(inst.canonical), (0.0, set(), order))
+        support[g.key(inst.canonical)] = (max(best, weight), sources | {source}, first)
+    key = max(support, key=lambda c: (support[c][0] + 0.05 * (len(support[c][1]) - 1), -support[c][2]))
+    weight, sources, _ = support[key]
+    group = [(i, s) for i, s, w in sorted(found, key=lambda f: -f[2]) if g.key(i.canonical) == key]
     chosen, source = group[0]
+    canonical = max((i.canonical for i, _ in group), key=len)  # the fullest spelling: 诸暨市第一中学
     confidence = min(weight + 0.05 * (len(sources) - 1), 0.99)
     meta._set("school", canonical, "alias" if any(i.via_alias for i, _ in group) else source, confidence)
     meta._set("kind", chosen.kind, source, confidence)
