@@ -33,6 +33,7 @@ from indexer.locking import indexer_lock
 from indexer.corrections import edits_by_source, store_edits, validate_edits
 from indexer.metadata import extract_metadata, metadata_version
 from indexer.reading import SUPPORTED_SUFFIXES, RawDocument, read_document
+from indexer.schools import SchoolNames
 from indexer.sections import split_passages
 from indexer.settings import Settings
 
@@ -89,6 +90,7 @@ class Pipeline:
         self.progress = progress
         self.lock_wait = lock_wait
         self._edits: dict[str, dict[str, Any]] = {}  # corrections by source, read at the start of a run
+        self._schools: SchoolNames | None = None  # the catalog's school names, read at the start of a run
 
     def index(self, paths: Sequence[Path] = (), *, prune: bool = False) -> IndexReport:
         """Add new files, replace changed ones, skip unchanged ones; `prune` drops vanished files."""
@@ -105,6 +107,7 @@ class Pipeline:
             known = _known_sources(engine)
             with session_scope(engine) as session:
                 self._edits = edits_by_source(session)
+                self._schools = SchoolNames(session)
             bar = tqdm(total=len(files), unit="file", disable=not self.progress, desc="indexing")
             with _Workers(self.settings.plans_workers, store.folder(ix)) as segmenter:
 
@@ -119,6 +122,10 @@ class Pipeline:
                         yield self._submit_cataloged(engine, self._catalog(engine, known, prepared, report), segmenter)
 
                 self._write_overlapped(engine, ix, jobs())
+            with session_scope(engine) as session:
+                renamed = self._schools.rename_older(session)
+            if renamed:
+                self._recover(engine, ix)  # writes the renamed (pending) plans to the index
             store.discard_staged(store.folder(ix))  # the empty staging folder
             bar.close()
             engine.dispose()
@@ -262,6 +269,8 @@ class Pipeline:
             report.outcomes.append(Outcome(source, "failed", reason="no text left after cleaning"))
             return None
         metadata = meta.as_dict()
+        if self._schools is not None:
+            self._schools.resolve(metadata)
         warnings = metadata.pop("warnings")
         return _Prepared(raw, source, metadata, warnings, cleaned.text, passages)
 
