@@ -9,6 +9,7 @@ text plus a bounded look back (at most MAX_NAME characters) per suffix found.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -181,9 +182,7 @@ def grammar() -> Grammar:
 
 
 def data_fingerprint() -> str:
-    """Changes when a data file metadata is read with changes: plans are then read again."""
-    import hashlib
-
+    """A hash of the data files names are read with: when it changes, plans are read again."""
     digest = hashlib.sha256()
     for name in ("institutions.yaml", "school_aliases.yaml", "regions.yaml"):
         digest.update((DATA_DIR / name).read_bytes())

@@ -149,8 +149,9 @@ def apply_edits(meta: PlanMetadata, edits: dict[str, Any]) -> None:
             if period is not None and "year" not in edits:
                 _set_period_fields(meta, period, "edited", 1.0)
         elif name == "year":
+            span = meta.year_end - meta.year if meta.year is not None and meta.year_end is not None else 0
             meta._set("year", int(value), "edited", 1.0)
-            meta._set("year_end", max(int(value), meta.year_end or 0) if meta.period else int(value), "edited", 1.0)
+            meta._set("year_end", int(value) + max(span, 0), "edited", 1.0)  # the period keeps its length
         else:
             meta._set(name, str(value), "edited", 1.0)
     if "school" in edits and meta.school in meta.school_aliases:

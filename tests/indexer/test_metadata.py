@@ -158,3 +158,8 @@ def test_a_portal_source_field_is_the_issuer_only_when_it_names_an_institution()
     page = "2021年工作要点\n信息来源: 湖州市南浔区教育局 发布时间: 2021-03-02\n一、"
     meta = extract_metadata(clean(page))
     assert (meta.issuer, meta.published, meta.sources["published"]["source"]) == ("湖州市南浔区教育局", "2021-03-02", "portal")
+
+
+def test_an_edited_year_keeps_the_period_length() -> None:
+    meta = extract_metadata(clean("某某小学2024—2025学年度工作计划\n一、"), edits={"year": 2019})
+    assert (meta.year, meta.year_end, meta.sources["year_end"]["source"]) == (2019, 2020, "edited")
