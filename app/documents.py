@@ -19,8 +19,8 @@ from app.snapshot import Snapshot
 from indexer.errors import NotFound
 
 PUBLIC_FIELDS = (
-    "title", "school", "kind", "province", "city", "district", "region", "level", "period",
-    "year", "term", "issuer", "published", "format", "chars", "warnings",
+    "title", "school", "unit", "kind", "province", "city", "district", "region", "level", "period",
+    "year", "year_end", "term", "issuer", "published", "format", "chars", "warnings", "school_aliases", "sources",
 )
 
 

@@ -65,6 +65,11 @@ class IndexerChild:
         removed: str | None = self._request({"op": "remove", "id": plan_id}, wait)["removed"]
         return removed
 
+    def edit(self, plan_id: int, fields: dict[str, Any], *, wait: float) -> dict[str, Any] | None:
+        """Correct one plan's metadata: its metadata afterwards, or None when there is no such plan."""
+        document: dict[str, Any] | None = self._request({"op": "edit", "id": plan_id, "fields": fields}, wait)["document"]
+        return document
+
     def start(self) -> None:
         """Start the child now (it loads while nobody waits); nothing when one is running."""
         with self._lock:

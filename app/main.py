@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.indexer_child import IndexerChild
 from app.limits import HeavyWork
-from app.routes import admin, api, pages, views
+from app.routes import admin, api, edits, pages, views
 from app.security import SecurityHeaders, redact_access_log
 from app.routes import compare as compare_routes
 from app.routes import compare_pages
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.heavy = HeavyWork(settings.plans_heavy_requests)
     app.include_router(api.router)
     app.include_router(admin.router)
+    app.include_router(edits.router)
     app.include_router(compare_routes.router)
     app.include_router(suggest_routes.router)
     app.include_router(compare_pages.router)
@@ -129,7 +130,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden",
+        code = {400: "invalid_parameter", 404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden",
                 413: "too_large", 422: "unreadable_file", 503: "unavailable"}.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         return _error(exc.status_code, code, message, headers=exc.headers)

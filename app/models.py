@@ -81,6 +81,11 @@ class SearchResult(BaseModel):
     loose: LooseSuggestion | None = Field(default=None, description="Set on an exact search when a term of 4+ characters finds nothing.")
 
 
+class MetadataSource(BaseModel):
+    source: str = Field(description="title, notice, signature, portal, text, alias, manifest or edited.")
+    confidence: float = Field(description="0–1; below 0.5 a school, level or year is also a warning.")
+
+
 class DocumentSummary(BaseModel):
     id: int
     file: str
@@ -99,8 +104,13 @@ class DocumentSummary(BaseModel):
     published: str | None
     format: str | None
     chars: int | None
-    warnings: list[str] | None
+    warnings: list[str] | None = Field(description="What could not be read, or only guessed (a school, level or year of low confidence).")
     passage_count: int
+    unit: str | None = Field(default=None, description="A part of the school or bureau the plan is of: 德育处, 教研组 …")
+    year_end: int | None = Field(default=None, description="Last calendar year the period reaches (2024—2025学年度: 2025).")
+    school_aliases: list[str] | None = Field(default=None, description="Other names of the school (abbreviations, data/school_aliases.yaml); `school:` matches them.")
+    sources: dict[str, MetadataSource] | None = Field(
+        default=None, description="Per field, where it came from: title, notice, signature, portal, text, alias, manifest or edited.")
 
 
 class UploadedDocument(DocumentSummary):

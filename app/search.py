@@ -95,10 +95,22 @@ def _filter_values(snapshot: Snapshot, name: str) -> list[str]:
     key = f"filter:{name}"
     if key not in snapshot.derived:
         fields = {"school": ("school", "title"), "region": ("region",), "level": ("level", "kind")}[name]
+        aliases = _school_aliases(snapshot.plans) if name == "school" else {}
         snapshot.derived[key] = [
-            "\n".join(normalize(str(m.get(k) or "")) for k in fields) for m in snapshot.plans
+            "\n".join(normalize(str(m.get(k) or "")) for k in fields)
+            + "".join("\n" + normalize(alias) for alias in sorted(aliases.get(m.get("school"), ())))
+            for m in snapshot.plans
         ]
     return snapshot.derived[key]  # type: ignore[no-any-return]
+
+
+def _school_aliases(plans: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """Every other name any plan gives each school (indexer/institutions.py): `school:` matches them all."""
+    out: dict[str, set[str]] = {}
+    for meta in plans:
+        if meta.get("school"):
+            out.setdefault(meta["school"], set()).update(meta.get("school_aliases") or ())
+    return out
 
 
 Finder = Callable[[str], Hits]

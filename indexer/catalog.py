@@ -7,8 +7,12 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, create_engine, event, func, select
+from sqlalchemy import (
+    JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, create_engine, event, func, inspect, select,
+    text,
+)
 from sqlalchemy.engine import Engine
+from sqlalchemy.schema import CreateColumn
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
 PENDING, INDEXED, DELETING = "pending", "indexed", "deleting"  # DELETING: the next run finishes the delete
@@ -34,6 +38,7 @@ class Plan(Base):
     encoding: Mapped[str | None] = mapped_column(String(32))
     title: Mapped[str | None] = mapped_column(String(512))
     school: Mapped[str | None] = mapped_column(String(256), index=True)
+    unit: Mapped[str | None] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16), default="school")
     province: Mapped[str | None] = mapped_column(String(64))
     city: Mapped[str | None] = mapped_column(String(64))
@@ -42,9 +47,13 @@ class Plan(Base):
     level: Mapped[str | None] = mapped_column(String(32))
     period: Mapped[str | None] = mapped_column(String(64))
     year: Mapped[int | None] = mapped_column(Integer, index=True)
+    year_end: Mapped[int | None] = mapped_column(Integer)
     term: Mapped[str | None] = mapped_column(String(16))
     issuer: Mapped[str | None] = mapped_column(String(256))
     published: Mapped[str | None] = mapped_column(String(10))
+    school_aliases: Mapped[list[str] | None] = mapped_column(JSON, default=list)
+    sources: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)  # field -> {"source", "confidence"}
+    metadata_version: Mapped[str | None] = mapped_column(String(32))  # metadata read again when it differs
     warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
     text: Mapped[str] = mapped_column(Text)
     chars: Mapped[int] = mapped_column(Integer)
@@ -57,14 +66,16 @@ class Plan(Base):
     )
 
     METADATA_FIELDS = (
-        "title", "school", "kind", "province", "city", "district", "region", "level",
-        "period", "year", "term", "issuer", "published",
+        "title", "school", "unit", "kind", "province", "city", "district", "region", "level",
+        "period", "year", "year_end", "term", "issuer", "published", "school_aliases", "sources",
     )
 
     def metadata_dict(self) -> dict[str, Any]:
         """The fields users see and filter on, with the id and size."""
         out: dict[str, Any] = {"id": self.id, "source": self.source, "format": self.format}
         out.update({name: getattr(self, name) for name in self.METADATA_FIELDS})
+        out["school_aliases"] = list(self.school_aliases or [])
+        out["sources"] = dict(self.sources or {})
         out.update(chars=self.chars, warnings=list(self.warnings or []))
         return out
 
@@ -120,6 +131,20 @@ def reserve_ids(session: Session, table: type[Plan] | type[Passage], count: int)
     return range(start, start + count)
 
 
+class PlanEdit(Base):
+    """A correction of one metadata field of the plan at `source`: it outlives re-indexing and
+    replacement of the file at that path."""
+
+    __tablename__ = "plan_edits"
+    __table_args__ = (UniqueConstraint("source", "field"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(1024), index=True)
+    field: Mapped[str] = mapped_column(String(32))
+    value: Mapped[Any] = mapped_column(JSON)
+    edited_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
+
+
 def create_catalog_engine(url: str) -> Engine:
     """An engine with SQLite set up for one writer beside readers (WAL, foreign keys)."""
     engine = create_engine(url)
@@ -137,7 +162,23 @@ def create_catalog_engine(url: str) -> Engine:
 
 
 def init_catalog(engine: Engine) -> None:
+    """Create missing tables, and add columns a newer version declares to existing ones (in place)."""
     Base.metadata.create_all(engine)
+    _add_missing_columns(engine)
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """ALTER TABLE … ADD COLUMN for every declared column an existing table lacks; new columns are
+    nullable, so old rows read as NULL (and plans with an old `metadata_version` are read again)."""
+    inspector = inspect(engine)
+    with engine.begin() as connection:
+        for table in Base.metadata.sorted_tables:
+            present = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in present:
+                    assert column.nullable, f"{table.name}.{column.name}: only nullable columns are added in place"
+                    ddl = CreateColumn(column).compile(dialect=engine.dialect)
+                    connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {ddl}"))
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""The indexer's commands (index, remove, reindex, worker): thin wrappers over the pipeline.
+"""The indexer's commands (index, remove, edit, reindex, worker): thin wrappers over the pipeline.
 
 `python -m indexer` runs just these (the server keeps a `worker` running for uploads and
 deletes). The `plans` console script is app/cli.py, which adds the serving commands; indexer
@@ -76,6 +76,36 @@ def remove(
     if source is None:
         fail(f"no plan with id {plan_id}", code=1)
     typer.echo(f"removed plan {plan_id} ({source})")
+
+
+@cli.command()
+def edit(
+    plan_id: Annotated[int, typer.Argument(metavar="ID", help="The plan's id (as /api/documents shows it).")],
+    assignments: Annotated[list[str], typer.Argument(metavar="FIELD=VALUE…", help="school, unit, level, period, year or region.")],
+    wait: Annotated[float, typer.Option(help="Seconds to wait for another running indexer.")] = 0.0,
+) -> None:
+    """Correct a plan's metadata where the text cannot decide (like PATCH /api/documents/ID).
+
+    The edit is kept in the catalog: it survives re-indexing and a new file at the same path,
+    and shows as source `edited`. A running server picks it up like any commit.
+    """
+    from indexer.pipeline import Pipeline
+
+    fields = {}
+    for assignment in assignments:
+        name, equals, value = assignment.partition("=")
+        if not equals or not name.strip():
+            fail(f"expected FIELD=VALUE, not {assignment!r}")
+        fields[name.strip()] = value
+    try:
+        document = Pipeline(current_settings(), lock_wait=wait).edit(plan_id, fields)
+    except PlansError as exc:
+        fail(str(exc))
+    if document is None:
+        fail(f"no plan with id {plan_id}", code=1)
+        return
+    shown = ", ".join(f"{name}={document.get(name)}" for name in fields)
+    typer.echo(f"edited plan {plan_id}: {shown}")
 
 
 @cli.command()

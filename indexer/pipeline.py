@@ -27,9 +27,12 @@ from indexer.catalog import (
 )
 from indexer.errors import PlansError
 from indexer.locking import indexer_lock
+from indexer.corrections import edits_by_source, store_edits, validate_edits
+from indexer.metadata import metadata_version
 from indexer.outcomes import IndexReport, Outcome
 from indexer.pool import Job, Row, Workers
 from indexer.preparing import Prepared, Preparer
+from indexer.schools import SchoolNames
 from indexer.settings import Settings
 from indexer.sources import Known, batches, collect, known_sources, under
 from indexer.uploads import remove_upload
@@ -44,6 +47,8 @@ class Pipeline:
         self.settings = settings
         self.progress = progress
         self.lock_wait = lock_wait
+        self._edits: dict[str, dict[str, Any]] = {}  # corrections by source, read at the start of a run
+        self._schools: SchoolNames | None = None  # the catalog's school names, read at the start of a run
 
     def index(self, paths: Sequence[Path] = (), *, prune: bool = False) -> IndexReport:
         """Add new files, replace changed ones, skip unchanged ones; `prune` drops vanished files."""
@@ -58,6 +63,9 @@ class Pipeline:
             if prune:
                 self._prune(engine, ix, roots, {str(f.resolve()) for f, _ in files}, report)
             known = known_sources(engine)
+            with session_scope(engine) as session:
+                self._edits = edits_by_source(session)
+                self._schools = SchoolNames(session)
             bar = tqdm(total=len(files), unit="file", disable=not self.progress, desc="indexing")
             budget = self.settings.plans_file_timeout
             with self._workers(ix) as segmenter, Preparer(engine, budget, self.settings.plans_max_upload_bytes) as preparer:
@@ -66,15 +74,22 @@ class Pipeline:
                     for batch in batches(files, self.settings.plans_batch_plans):
                         prepared = []
                         for path, overrides in batch:
-                            item = preparer.prepare(path, known.get(str(path.resolve())), overrides)
+                            source = str(path.resolve())
+                            item = preparer.prepare(path, known.get(source), overrides, self._edits.get(source))
                             if isinstance(item, Outcome):
                                 report.outcomes.append(item)
                             else:
+                                if self._schools is not None:
+                                    self._schools.resolve(item.metadata)
                                 prepared.append(item)
                             bar.update(1)
                         yield self._submit_cataloged(engine, self._catalog(engine, known, prepared, report), segmenter)
 
                 self._write_overlapped(engine, ix, jobs())
+            with session_scope(engine) as session:
+                renamed = self._schools.rename_older(session)
+            if renamed:
+                self._recover(engine, ix)  # writes the renamed (pending) plans to the index
             store.discard_staged(store.folder(ix))  # the empty staging folder
             bar.close()
             engine.dispose()
@@ -99,6 +114,27 @@ class Pipeline:
             finally:
                 engine.dispose()
         return source
+
+    def edit(self, plan_id: int, fields: dict[str, Any]) -> dict[str, Any] | None:
+        """Correct a plan's metadata (indexer/corrections.py): stored, applied to its row and
+        written to the index in one commit; the plan's metadata, or None when there is no such plan."""
+        edits = validate_edits(fields)
+        with indexer_lock(self.settings.plans_home, wait=self.lock_wait):
+            engine = self._engine()
+            try:
+                ix = self._open_index()
+                with session_scope(engine) as session:
+                    plan = session.get(Plan, plan_id)
+                    if plan is None:
+                        return None
+                    store_edits(session, plan, edits)
+                    plan.index_state = PENDING
+                self._index_from_catalog(engine, ix, [plan_id], replace=True)
+                with session_scope(engine) as session:
+                    found = session.get(Plan, plan_id)
+                    return found.metadata_dict() if found is not None else None
+            finally:
+                engine.dispose()
 
     def reindex(self) -> IndexReport:
         """Rebuild the index from the catalog into a new folder, then swap it in."""
@@ -235,7 +271,7 @@ class Pipeline:
             metadata = [(plan.id, plan.metadata_dict()) for plan, _ in plans]
         for outcome, (plan, item) in zip(outcomes, plans):
             outcome.plan_id = plan.id
-            known[item.source] = Known(plan.id, item.raw.sha256, PENDING)
+            known[item.source] = Known(plan.id, item.raw.sha256, PENDING, metadata_version())
         report.outcomes.extend(outcomes)
         return _Cataloged([plan.id for plan, _ in plans], metadata, rows)
 
@@ -297,6 +333,7 @@ def _fill(plan: Plan, item: Prepared) -> None:
             setattr(plan, name, value)
     plan.sha256, plan.format, plan.encoding = item.raw.sha256, item.raw.format, item.raw.encoding
     plan.text, plan.chars, plan.warnings = item.text, len(item.text), item.warnings
+    plan.metadata_version = metadata_version()
     plan.index_state = PENDING
 
 def _returns_in_order(engine: Engine) -> bool:

@@ -18,7 +18,7 @@ from indexer.budget import Budget
 from indexer.catalog import INDEXED, TimedOut, session_scope
 from indexer.cleaning import clean
 from indexer.errors import ReadError, TimeBudgetExceeded
-from indexer.metadata import extract_metadata
+from indexer.metadata import extract_metadata, metadata_version
 from indexer.outcomes import Outcome
 from indexer.reading import RawDocument, read_document
 from indexer.sections import split_passages
@@ -54,7 +54,8 @@ class Preparer:
     def __exit__(self, *exc: object) -> None:
         self._budget.close()
 
-    def prepare(self, path: Path, existing: Known | None, overrides: dict[str, Any]) -> Prepared | Outcome:
+    def prepare(self, path: Path, existing: Known | None, overrides: dict[str, Any],
+                edits: dict[str, Any] | None = None) -> Prepared | Outcome:
         """The prepared file, or the outcome that says why there is nothing to write (unchanged, failed)."""
         source = str(path.resolve())
         digest = self._digest(path) if self._timed_out and self.seconds > 0 else None
@@ -62,7 +63,7 @@ class Preparer:
             return Outcome(source, "failed", reason=f"took longer than {self.seconds:g} s to read before "
                                                     "(PLANS_FILE_TIMEOUT); not read again until that setting changes")
         try:
-            return self._budget.run(path.name, prepare_file, path, source, existing, overrides, self.max_bytes)
+            return self._budget.run(path.name, prepare_file, path, source, existing, overrides, self.max_bytes, edits)
         except TimeBudgetExceeded as exc:
             self._remember(digest or self._digest(path))
             return Outcome(source, "failed", reason=exc.reason)
@@ -92,13 +93,14 @@ def _load_once() -> None:
 
 
 def prepare_file(path: Path, source: str, existing: Known | None, overrides: dict[str, Any],
-                 max_bytes: int) -> Prepared | Outcome:
+                 max_bytes: int, edits: dict[str, Any] | None = None) -> Prepared | Outcome:
     """Read, clean, extract metadata and split one file (in the budget's helper process)."""
     raw = read_document(path, max_bytes=max_bytes)
-    if existing is not None and existing.sha256 == raw.sha256 and existing.index_state == INDEXED:
+    if (existing is not None and existing.sha256 == raw.sha256 and existing.index_state == INDEXED
+            and existing.metadata_version == metadata_version()):
         return Outcome(source, "unchanged", plan_id=existing.id)
     cleaned = clean(raw.text)
-    meta = extract_metadata(cleaned, overrides=overrides)
+    meta = extract_metadata(cleaned, overrides=overrides, edits=edits)
     passages = split_passages(cleaned.text, title=meta.title)
     if not passages or not any(ch.isalnum() for ch in cleaned.text):
         return Outcome(source, "failed", reason="no text left after cleaning")

@@ -24,13 +24,14 @@ class Known(NamedTuple):
     id: int
     sha256: str
     index_state: str
+    metadata_version: str | None = None
 
 
 def known_sources(engine: Engine) -> dict[str, Known]:
     """Every catalog plan by source, read once per run instead of once per file."""
     with session_scope(engine) as session:
-        rows = session.execute(select(Plan.source, Plan.id, Plan.sha256, Plan.index_state)).all()
-    return {source: Known(i, sha, state) for source, i, sha, state in rows}
+        rows = session.execute(select(Plan.source, Plan.id, Plan.sha256, Plan.index_state, Plan.metadata_version)).all()
+    return {source: Known(i, sha, state, version) for source, i, sha, state, version in rows}
 
 
 def collect(roots: Iterable[Path], report: IndexReport) -> Iterator[tuple[Path, dict[str, Any]]]:

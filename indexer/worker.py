@@ -13,6 +13,8 @@ Requests on stdin, answers on stdout, one JSON object per line each, in order:
 
     {"op": "index", "path": "/abs/file", "wait": 30}  -> {"ok": true, "summary": "1 added, ...", "outcomes": [...]}
     {"op": "remove", "id": 7, "wait": 30}             -> {"ok": true, "removed": "/its/source"}  (null: no such plan)
+    {"op": "edit", "id": 7, "fields": {"school": "…"}, "wait": 30}
+                                                      -> {"ok": true, "document": {metadata…}}  (null: no such plan)
     a request that could not run (bad, lock held, ...) -> {"ok": false, "error": "another indexer (pid 12) is ..."}
 
 The outcomes are the `--json` report of `index` (source, status, reason, plan_id, warnings).
@@ -153,6 +155,8 @@ def handle(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
     if request["op"] == "index":
         report = pipeline.index([Path(request["path"])])
         return report.as_dict()
+    if request["op"] == "edit":
+        return {"document": pipeline.edit(request["id"], request["fields"])}
     return {"removed": pipeline.remove(request["id"])}
 
 
@@ -172,4 +176,6 @@ def _parse(line: bytes) -> dict[str, Any]:
         return {"op": op, "path": request["path"], "wait": float(wait)}
     if op == "remove" and type(request.get("id")) is int and 1 <= request["id"] < 2**63:
         return {"op": op, "id": request["id"], "wait": float(wait)}
-    raise BadRequest('expected {"op": "index", "path": FILE} or {"op": "remove", "id": N}')
+    if op == "edit" and type(request.get("id")) is int and 1 <= request["id"] < 2**63 and isinstance(request.get("fields"), dict):
+        return {"op": op, "id": request["id"], "fields": request["fields"], "wait": float(wait)}
+    raise BadRequest('expected {"op": "index", "path": FILE}, {"op": "remove", "id": N} or {"op": "edit", "id": N, "fields": {…}}')

@@ -40,7 +40,7 @@ PER_GROUP_CHOICES = (3, ALL)
 FACET_TOP = 8  # values a facet shows before "更多"
 EXAMPLES = ("劳动教育", "\"课后服务\" year:2024", "心理 OR 心育", "劳动 -家务", "双减 region:淄博", "德")
 DOCUMENT_FIELDS = (
-    ("school", "学校或单位"), ("region", "地区"), ("level", "学段"), ("period", "时期"), ("term", "学期"),
+    ("school", "学校或单位"), ("unit", "部门"), ("region", "地区"), ("level", "学段"), ("period", "时期"), ("term", "学期"),
     ("issuer", "发布单位"), ("published", "发布日期"), ("chars", "字数"), ("passage_count", "段落数"), ("file", "文件"),
 )
 

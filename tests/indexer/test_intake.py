@@ -185,6 +185,7 @@ def test_a_plan_without_title_or_year_is_indexed_with_warnings(home: Settings, t
     assert result.stderr.splitlines() == [
         f"warning: {plan}: no year or period found",
         f"warning: {plan}: no school or organisation name found",
+        f"warning: {plan}: no level found",
     ]
     assert result.stdout == "1 added, 0 replaced, 5 unchanged, 0 removed, 0 failed\n"
     with TestClient(create_app(get_settings(plans_home=home.plans_home, plans_reload_interval=-1))) as client:
@@ -193,7 +194,8 @@ def test_a_plan_without_title_or_year_is_indexed_with_warnings(home: Settings, t
             (None, None, None, "工作计划", 1)
         ]
         document = client.get(f"/api/documents/{found['groups'][0]['document_id']}").json()
-        assert (document["file"], document["warnings"]) == ("通知.txt", ["no year or period found", "no school or organisation name found"])
+        assert (document["file"], document["warnings"]) == ("通知.txt", ["no year or period found", "no school or organisation name found",
+                                                                       "no level found"])
 
 
 def test_a_mixed_batch_goes_on_and_loses_nothing(home: Settings, tmp_path: Path) -> None:

@@ -136,15 +136,19 @@ def test_it_indexes_and_removes_on_request_and_ends_with_its_input(settings: Set
     assert worker.finish() == 0
 
 
+BAD_OP = 'expected {"op": "index", "path": FILE}, {"op": "remove", "id": N} or {"op": "edit", "id": N, "fields": {…}}'
+
+
 @pytest.mark.parametrize(
     ("request_line", "error"),
     [
         ("not json", "not a JSON request: b'not json'"),
         ('["index"]', "a request is a JSON object"),
-        ('{"op": "index", "wait": 0}', 'expected {"op": "index", "path": FILE} or {"op": "remove", "id": N}'),
-        ('{"op": "remove", "id": "7"}', 'expected {"op": "index", "path": FILE} or {"op": "remove", "id": N}'),
+        ('{"op": "index", "wait": 0}', BAD_OP),
+        ('{"op": "remove", "id": "7"}', BAD_OP),
         ('{"op": "remove", "id": 7, "wait": -1}', "wait must be a number of seconds ≥ 0"),
-        ('{"op": "reindex"}', 'expected {"op": "index", "path": FILE} or {"op": "remove", "id": N}'),
+        ('{"op": "reindex"}', BAD_OP),
+        ('{"op": "edit", "id": 7, "fields": "school"}', BAD_OP),
     ],
 )
 def test_a_bad_request_gets_an_error_and_the_worker_goes_on(worker: Worker, request_line: str, error: str) -> None:
