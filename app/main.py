@@ -15,10 +15,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.indexer_child import IndexerChild, IndexerUnavailable
+from app.pg_search import DatabaseUnavailable, PgSnapshotHolder
 from app.query import QueryError
 from app.routes import admin, api, pages
 from app.security import SecurityHeaders
 from app.routes import compare as compare_routes
+from app.searcher import SearcherHolder
 from app.snapshot import SnapshotHolder
 from app.themes import load_themes
 from indexer.settings import Settings, get_settings
@@ -38,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.holder = SnapshotHolder(settings.index_dir, reload_interval=settings.plans_reload_interval)
+        app.state.holder = _holder(settings)
         app.state.themes = load_themes(settings.plans_themes)  # a bad dictionary stops start-up, naming the entry
         app.state.indexer = IndexerChild(settings)
         if settings.plans_admin_token and settings.plans_indexer_warm:
@@ -50,6 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             app.state.indexer.close()
+            if close := getattr(app.state.holder, "close", None):  # the postgres backend's engine
+                close()
 
     # No /docs or /redoc: Swagger UI loads its assets from a CDN and runs inline script;
     # the OpenAPI description itself is at /openapi.json.
@@ -67,6 +71,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def _holder(settings: Settings) -> SearcherHolder:
+    """The searcher backend PLANS_SEARCH_BACKEND names (`app.searcher`)."""
+    if settings.plans_search_backend == "postgres":
+        return PgSnapshotHolder(settings.search_read_url, reload_interval=settings.plans_reload_interval)
+    return SnapshotHolder(settings.index_dir, reload_interval=settings.plans_reload_interval)  # type: ignore[return-value]
+
+
 def _error(
     status: int, code: str, message: str, position: int | None = None, headers: dict[str, str] | None = None
 ) -> JSONResponse:
@@ -80,6 +91,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(QueryError)
     async def _query_error(_request: Request, exc: QueryError) -> JSONResponse:
         return _error(400, exc.code, exc.message, exc.position)
+
+    @app.exception_handler(DatabaseUnavailable)
+    async def _database_down(_request: Request, exc: DatabaseUnavailable) -> JSONResponse:
+        logger.warning("search database unavailable: %s", exc)
+        return _error(503, "database_unavailable", "检索数据库暂时不可用（已停止或只读），请稍后再试。",
+                      headers={"Retry-After": "5"})
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -24,7 +24,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Engine
 from tqdm import tqdm
 
-from indexer import generation, store
+from indexer import generation, pg_index, store
 from indexer.analysis import Segmented, segment, segment_normalized
 from indexer.catalog import INDEXED, PENDING, Passage, Plan, create_catalog_engine, init_catalog, session_scope
 from indexer.cleaning import clean, normalize
@@ -174,8 +174,15 @@ class Pipeline:
     def _engine(self) -> Engine:
         self.settings.plans_home.mkdir(parents=True, exist_ok=True)
         engine = create_catalog_engine(self.settings.catalog_url)
-        init_catalog(engine)
+        if self._postgres:
+            pg_index.migrate(engine)  # the catalog and the search tables, at this program's revision
+        else:
+            init_catalog(engine)
         return engine
+
+    @property
+    def _postgres(self) -> bool:
+        return self.settings.plans_search_backend == "postgres"
 
     def _open_index(self) -> Any:
         """The index, after finishing a `reindex` a kill left between its two renames."""
@@ -190,6 +197,8 @@ class Pipeline:
         with session_scope(engine) as session:
             known = set(session.scalars(select(Plan.id)))
             pending = set(session.scalars(select(Plan.id).where(Plan.index_state == PENDING)))
+            if self._postgres:
+                pending |= pg_index.unsearchable_plan_ids(session)
         indexed = store.indexed_plan_ids(ix)
         if orphans := indexed - known:
             store.write(ix, delete=sorted(orphans))
@@ -329,7 +338,9 @@ class Pipeline:
             store.write(ix, delete=delete, staged=staged, staged_documents=documents, postings=postings)
         else:
             store.write(ix, delete=delete, add=documents)
-        with session_scope(engine) as session:
+        with session_scope(engine) as session:  # with the postgres backend, its search rows in the same transaction
+            if self._postgres:
+                pg_index.write_batch(session, job.plan_ids, documents)
             session.execute(update(Plan).where(Plan.id.in_(job.plan_ids)).values(index_state=INDEXED))
 
 
