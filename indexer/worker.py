@@ -84,7 +84,8 @@ def warm_up(settings: Settings) -> str | None:
     if not samples:
         return None
     with tempfile.TemporaryDirectory(prefix="plans-warm-up-") as home:
-        scratch = settings.model_copy(update={"plans_home": Path(home), "database_url": None, "plans_workers": 1})
+        scratch = settings.model_copy(update={"plans_home": Path(home), "database_url": None, "plans_workers": 1,
+                                              "plans_search_backend": "embedded"})  # a scratch SQLite catalog
         pipeline = Pipeline(scratch)
         report = pipeline.index([samples[0]])
         removed = [pipeline.remove(o.plan_id) for o in report.outcomes if o.plan_id is not None]

@@ -158,3 +158,42 @@ def test_a_streaming_standby_serves_what_the_primary_indexed(pg_cluster: Cluster
     finally:
         standby.stop()
         shutil.rmtree(standby.data, ignore_errors=True)
+
+
+def test_an_upload_is_searchable_on_every_server_and_a_delete_removes_it(pg_cluster: Cluster, tmp_path: Path) -> None:
+    from tests.fixtures_docs import docx_bytes, paragraphs
+
+    settings = pg_home(pg_cluster, tmp_path / "home", "uploads", plans_admin_token="t0ken")
+    other = get_settings(plans_home=tmp_path / "other", plans_reload_interval=0, plans_search_backend="postgres",
+                         database_url=settings.database_url)
+    marker = "独一无二的上传标记"
+    data = docx_bytes(paragraphs("芙蓉小学2024年工作计划\n一、目标\n推进课程建设。") + [f"二、附则\n本计划含{marker}。"])
+    auth = {"Authorization": "Bearer t0ken"}
+    with TestClient(create_app(settings)) as uploader, TestClient(create_app(other)) as second:
+        response = uploader.post("/api/documents", files={"file": ("芙蓉.docx", data)}, headers=auth)
+        assert response.status_code == 201, response.text
+        plan_id = response.json()["id"]
+        assert [g["document_id"] for g in _search(uploader, marker)["groups"]] == [plan_id]  # at once
+        _wait_for(second, marker, lambda r: r["total"] == 1)
+        assert uploader.delete(f"/api/documents/{plan_id}", headers=auth).status_code == 204
+        assert _search(uploader, marker)["total"] == 0
+        _wait_for(second, marker, lambda r: r["total"] == 0)
+
+
+def test_plans_whose_search_rows_were_lost_are_rewritten_by_the_next_run(pg_cluster: Cluster, tmp_path: Path) -> None:
+    """What a kill between the catalog insert and the batch's commit leaves: plans pending, no
+    search rows; the next run writes them (in the batch transaction that marks them indexed)."""
+    settings = pg_home(pg_cluster, tmp_path / "home", "repair")
+    engine = create_catalog_engine(settings.catalog_url)
+    with TestClient(create_app(settings)) as client:
+        before = _search(client, "劳动")
+    with engine.begin() as connection:
+        victim = connection.execute(text("SELECT min(plan_id) FROM search_passages")).scalar_one()
+        connection.execute(text("DELETE FROM search_passages WHERE plan_id = :p"), {"p": victim})
+        connection.execute(text("UPDATE plans SET index_state = 'pending' WHERE id = :p"), {"p": victim})
+    assert not Pipeline(settings).index([SAMPLES]).failed
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT index_state FROM plans WHERE id = :p"), {"p": victim}).scalar_one() == "indexed"
+    engine.dispose()
+    with TestClient(create_app(settings)) as client:
+        assert _search(client, "劳动") == before
