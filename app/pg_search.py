@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, defer
 
 from app.snapshot import CACHE_SIZE, EMPTY_HITS, Hits
+from indexer import pg_index
 from indexer.catalog import INDEXED, Plan
 from indexer.generation import heading_length
 
@@ -214,6 +215,12 @@ class PgSnapshotHolder:
         self._checked = time.monotonic()
         self._reloading = threading.Lock()
         try:
+            with self.engine.connect() as connection:
+                found = pg_index.current_revision(connection)
+            if found != pg_index.head():  # the tables are not the ones this program reads
+                raise pg_index.UnknownRevision(
+                    f"the search database is at schema revision {found!r}, this program reads {pg_index.head()!r}: "
+                    "run `plans index` (it migrates), or serve with the program that migrated it")
             self._current = PgSnapshot(self.engine)
         except DBAPIError as exc:
             if not unavailable(exc):

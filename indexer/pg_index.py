@@ -27,7 +27,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 class UnknownRevision(RuntimeError):
-    """The database was migrated by another version of this program (a revision it does not know)."""
+    """The database is at a schema revision this program cannot use (migrated by another version)."""
 
 
 def _config(connection: Connection) -> Config:

@@ -197,3 +197,16 @@ def test_plans_whose_search_rows_were_lost_are_rewritten_by_the_next_run(pg_clus
     engine.dispose()
     with TestClient(create_app(settings)) as client:
         assert _search(client, "劳动") == before
+
+
+def test_a_server_refuses_a_database_of_another_revision_by_name(pg_cluster: Cluster, tmp_path: Path) -> None:
+    url = pg_cluster.create_database("elder")
+    engine = create_catalog_engine(url)
+    pg_index.migrate(engine)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0001_catalog'"))
+    engine.dispose()
+    settings = get_settings(plans_home=tmp_path, plans_search_backend="postgres", database_url=url)
+    with pytest.raises(pg_index.UnknownRevision, match="'0001_catalog'"):
+        with TestClient(create_app(settings)):
+            pass
