@@ -223,8 +223,12 @@ class PgSnapshotHolder:
                     "run `plans index` (it migrates), or serve with the program that migrated it")
             self._current = PgSnapshot(self.engine)
         except DBAPIError as exc:
-            if not unavailable(exc):
+            if not unavailable(exc):  # served again when the database returns
+                self.engine.dispose()
                 raise
+        except BaseException:
+            self.engine.dispose()
+            raise
 
     def current(self) -> PgSnapshot:
         if self._current is None:
