@@ -18,11 +18,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.indexer_child import IndexerChild
 from app.limits import HeavyWork
+from app.pg_search import DatabaseUnavailable, PgSnapshotHolder
 from app.routes import admin, api, edits, pages, views
 from app.security import SecurityHeaders, redact_access_log
 from app.routes import compare as compare_routes
 from app.routes import compare_pages
 from app.routes import suggest as suggest_routes
+from app.searcher import SearcherHolder
 from app.snapshot import SnapshotHolder
 from app.themes import load_themes
 from indexer.errors import (
@@ -49,7 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         redact_access_log()  # here, after uvicorn has configured its loggers
-        app.state.holder = SnapshotHolder(settings.index_dir, reload_interval=settings.plans_reload_interval)
+        app.state.holder = _holder(settings)
         app.state.themes = load_themes(settings.plans_themes)  # a bad dictionary stops start-up, naming the entry
         app.state.indexer = IndexerChild(settings)
         if settings.plans_admin_token:
@@ -89,6 +91,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def _holder(settings: Settings) -> SearcherHolder:
+    """The searcher backend PLANS_SEARCH_BACKEND names (`app.searcher`)."""
+    if settings.plans_search_backend == "postgres":
+        return PgSnapshotHolder(settings.search_read_url, reload_interval=settings.plans_reload_interval)
+    return SnapshotHolder(settings.index_dir, reload_interval=settings.plans_reload_interval)  # type: ignore[return-value]
+
+
 def _error(
     status: int, code: str, message: str, position: int | None = None, headers: dict[str, str] | None = None
 ) -> JSONResponse:
@@ -119,6 +128,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         retry = getattr(exc, "retry_after", None)
         headers = {"Retry-After": str(retry)} if retry is not None else None
         return _error(status, exc.code, exc.message, getattr(exc, "position", None), headers)
+
+    @app.exception_handler(DatabaseUnavailable)
+    async def _database_down(_request: Request, exc: DatabaseUnavailable) -> JSONResponse:
+        logger.warning("search database unavailable: %s", exc)
+        return _error(503, "database_unavailable", "检索数据库暂时不可用（已停止或只读），请稍后再试。",
+                      headers={"Retry-After": "5"})
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -21,7 +21,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Engine
 from tqdm import tqdm
 
-from indexer import store
+from indexer import pg_index, store
 from indexer.catalog import (
     DELETING, INDEXED, PENDING, Passage, Plan, create_catalog_engine, init_catalog, reserve_ids, session_scope,
 )
@@ -176,8 +176,15 @@ class Pipeline:
     def _engine(self) -> Engine:
         self.settings.plans_home.mkdir(parents=True, exist_ok=True)
         engine = create_catalog_engine(self.settings.catalog_url)
-        init_catalog(engine)
+        if self._postgres:
+            pg_index.migrate(engine)  # the catalog and the search tables, at this program's revision
+        else:
+            init_catalog(engine)
         return engine
+
+    @property
+    def _postgres(self) -> bool:
+        return self.settings.plans_search_backend == "postgres"
 
     def _open_index(self) -> Any:
         """The index, after finishing a `reindex` a kill left between its two renames."""
@@ -207,6 +214,8 @@ class Pipeline:
         with session_scope(engine) as session:
             known = set(session.scalars(select(Plan.id)))
             pending = set(session.scalars(select(Plan.id).where(Plan.index_state == PENDING)))
+            if self._postgres:
+                pending |= pg_index.unsearchable_plan_ids(session)
         indexed = store.indexed_plan_ids(ix)
         if orphans := indexed - known:
             store.write(ix, delete=sorted(orphans))
@@ -323,7 +332,9 @@ class Pipeline:
             store.write(ix, delete=delete, staged=staged, staged_documents=documents, postings=postings)
         else:
             store.write(ix, delete=delete, add=documents)
-        with session_scope(engine) as session:
+        with session_scope(engine) as session:  # with the postgres backend, its search rows in the same transaction
+            if self._postgres:
+                pg_index.write_batch(session, job.plan_ids, documents)
             session.execute(update(Plan).where(Plan.id.in_(job.plan_ids)).values(index_state=INDEXED))
 
 def _fill(plan: Plan, item: Prepared) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import Field
@@ -29,6 +29,14 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None,
         description="Any SQLAlchemy URL for the catalog; default: sqlite:///$PLANS_HOME/catalog.sqlite3.",
+    )
+    plans_search_backend: Literal["embedded", "postgres"] = Field(
+        default="embedded",
+        description="Where searches run: `embedded` (index files under PLANS_HOME) or `postgres` (search tables in DATABASE_URL's PostgreSQL).",
+    )
+    plans_read_database_url: str | None = Field(
+        default=None,
+        description="With the postgres backend, where servers read from (a streaming replica); default: DATABASE_URL.",
     )
     plans_corpus: Path = Field(
         default=DATA_DIR / "corpus", description="Files `plans index` reads when given no path."
@@ -76,6 +84,11 @@ class Settings(BaseSettings):
         description="With uploads on, start the indexer child with the server and keep it loaded (its imports and jieba, about 170 MB): "
         "an upload then skips the child's start (~1 s, more on a busy machine). Off: the child starts at the first upload or delete and stops when idle.",
     )
+
+    @property
+    def search_read_url(self) -> str:
+        """Where the postgres backend's servers read the search tables."""
+        return self.plans_read_database_url or self.catalog_url
 
     @property
     def index_dir(self) -> Path:

@@ -89,7 +89,8 @@ def warm_up(settings: Settings) -> str | None:
         # no time budget: the sample is read here, so what it loads stays loaded for the
         # reading processes each request forks (indexer/budget.py)
         scratch = settings.model_copy(update={"plans_home": Path(home), "database_url": None, "plans_workers": 1,
-                                              "plans_file_timeout": 0.0})
+                                              "plans_file_timeout": 0.0,
+                                              "plans_search_backend": "embedded"})  # a scratch SQLite catalog
         pipeline = Pipeline(scratch)
         report = pipeline.index([samples[0]])
         removed = [pipeline.remove(o.plan_id) for o in report.outcomes if o.plan_id is not None]

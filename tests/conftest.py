@@ -12,10 +12,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.main import create_app
+from app.pg_search import PgSnapshot, read_engine
 from app.snapshot import Snapshot
 from indexer.catalog import Passage, Plan, create_catalog_engine
 from indexer.pipeline import Pipeline
 from indexer.settings import DATA_DIR, Settings, get_settings
+from tests.postgres import Cluster, cluster_root
 
 SAMPLES = DATA_DIR / "corpus"
 
@@ -29,9 +31,14 @@ def build_home(home: Path, corpus: Path | None = None) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def sample_home(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def embedded_sample_home(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The five sample plans, indexed once for the whole session (read-only for tests)."""
     return build_home(tmp_path_factory.mktemp("samples"))
+
+
+@pytest.fixture(scope="session")
+def sample_home(embedded_sample_home: Settings) -> Settings:
+    return embedded_sample_home
 
 
 def writable_home(sample_home: Settings, tmp_path: Path, **overrides: Any) -> Settings:
@@ -41,14 +48,67 @@ def writable_home(sample_home: Settings, tmp_path: Path, **overrides: Any) -> Se
 
 
 @pytest.fixture(scope="session")
-def sample_snapshot(sample_home: Settings) -> Snapshot:
-    return Snapshot(sample_home.index_dir)
+def pg_cluster() -> Iterator[Cluster]:
+    """One throwaway PostgreSQL server for the session (tests create their own databases in it)."""
+    root = cluster_root()
+    cluster = Cluster(root, "primary").init().start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def pg_home(cluster: Cluster, home: Path, database: str, corpus: Path | None = None, **overrides: Any) -> Settings:
+    """Index `corpus` (default: the samples) with the postgres backend into a new database."""
+    settings = get_settings(plans_home=home, plans_reload_interval=-1, plans_search_backend="postgres",
+                            database_url=cluster.create_database(database), **overrides)
+    report = Pipeline(settings).index([corpus or SAMPLES])
+    assert not report.failed, report.failed
+    return settings
 
 
 @pytest.fixture(scope="session")
-def client(sample_home: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(sample_home)) as test_client:
+def postgres_sample_home(pg_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The five sample plans indexed once with the postgres backend (read-only for tests)."""
+    return pg_home(pg_cluster, tmp_path_factory.mktemp("pg-samples"), "samples")
+
+
+@pytest.fixture(scope="session")
+def postgres_client(postgres_sample_home: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(postgres_sample_home)) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="session")
+def postgres_snapshot(postgres_sample_home: Settings) -> Iterator[PgSnapshot]:
+    engine = read_engine(postgres_sample_home.search_read_url)
+    yield PgSnapshot(engine)
+    engine.dispose()
+
+
+BACKENDS = ("embedded", "postgres")  # modules that run against both override sample_home, client, sample_snapshot
+
+
+@pytest.fixture(scope="session")
+def embedded_snapshot(embedded_sample_home: Settings) -> Snapshot:
+    return Snapshot(embedded_sample_home.index_dir)
+
+
+@pytest.fixture(scope="session")
+def sample_snapshot(embedded_snapshot: Snapshot) -> Snapshot:
+    return embedded_snapshot
+
+
+@pytest.fixture(scope="session")
+def embedded_client(embedded_sample_home: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(embedded_sample_home)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def client(embedded_client: TestClient) -> TestClient:
+    return embedded_client
 
 
 @pytest.fixture()

@@ -18,7 +18,10 @@ from app.snapshot import Snapshot
 from indexer.schema import SCHEMA_VERSION
 
 router = APIRouter(prefix="", tags=["api"])
-ERRORS: dict[int | str, dict[str, Any]] = {400: {"model": models.ErrorBody, "description": "Bad query or parameter."}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": models.ErrorBody, "description": "Bad query or parameter."},
+    503: {"model": models.ErrorBody, "description": "The postgres backend's database is down or read-only (`database_unavailable`); retry."},
+}
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": models.ErrorBody, "description": "No such plan."}}
 
 

@@ -1,4 +1,5 @@
-"""Property tests: any string parses or fails with QueryError; a phrase matches exactly its passages."""
+"""Property tests: any string parses or fails with QueryError; a phrase matches exactly its
+passages, on both search backends."""
 
 from __future__ import annotations
 
@@ -11,12 +12,19 @@ from app.search import SearchRequest, search
 from app.snapshot import Snapshot
 from indexer.cleaning import normalize
 from indexer.settings import Settings
-from tests.conftest import countable_passages
+from tests.conftest import BACKENDS, countable_passages
 
 ALPHABET = st.sampled_from(
     list("劳动教育德育心理健康双减课后服务学校家社协同") + list("abcXYZ019+-:") + ['"', "“", "”", "(", ")", " ", " ", "\u3000"]
     + ["OR", "AND", "NOT", "school:", "year:", "\x00", "\x1f", "\u0301", "\u200e", "𠀀", "\ufeff"]
 )
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def sample_snapshot(request: pytest.FixtureRequest) -> Snapshot:
+    return request.getfixturevalue(f"{request.param}_snapshot")  # type: ignore[no-any-return]
+
+
 QUERIES = st.lists(ALPHABET, max_size=40).map("".join) | st.text(max_size=60)
 
 

@@ -1,4 +1,5 @@
-"""/api/search against a brute-force substring scan of the same catalog passages.
+"""/api/search against a brute-force substring scan of the same catalog passages, on both
+search backends (embedded and postgres: every test of this module runs on each).
 
 Each row: a query, and an oracle over (normalised passage text, plan) written independently
 of the query parser. Precision and recall must both be 1.00, and every occurrence of every
@@ -18,9 +19,19 @@ from fastapi.testclient import TestClient
 from indexer.catalog import Plan
 from indexer.cleaning import normalize
 from indexer.settings import Settings
-from tests.conftest import catalog_passages, countable_passages
+from tests.conftest import BACKENDS, catalog_passages, countable_passages
 
 Oracle = Callable[[str, Plan], bool]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def sample_home(request: pytest.FixtureRequest) -> Settings:
+    return request.getfixturevalue(f"{request.param}_sample_home")  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def client(request: pytest.FixtureRequest, sample_home: Settings) -> TestClient:
+    return request.getfixturevalue(f"{sample_home.plans_search_backend}_client")  # type: ignore[no-any-return]
 
 
 def has(*needles: str) -> Oracle:

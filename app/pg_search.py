@@ -1,0 +1,272 @@
+"""The postgres backend of the searcher interface (`app.searcher`): matching in SQL.
+
+A `PgSnapshot` is one generation of the search tables (`indexer.pg_index`), read in one
+repeatable-read transaction: the plans' metadata and the passages' arrays (plan, ordinal,
+heading length, texts, sections, words) that scoring, grouping, facets, highlights and
+compare need, as the embedded snapshot holds them. Which passages hold a needle is asked of
+the database, through an index whatever its length, and exact by construction:
+- one or two characters: `grams @> ARRAY[needle]` (GIN over each passage's distinct
+  characters and bigrams: the array holds the needle exactly when the text does);
+- three or more: `normalized LIKE '%needle%'` (escaped; pg_trgm GIN), and the array holding
+  the needle's bigrams, so a needle without trigrams (punctuation) still uses an index.
+Mention counts and first offsets come from the same query (`replace`/`strpos` count and
+find like `str.count`/`str.find`). Servers hold no files: any number of them read one
+database, or a streaming replica (PLANS_READ_DATABASE_URL), and notice a commit by its
+generation row.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, defer
+
+from app.snapshot import CACHE_SIZE, EMPTY_HITS, Hits
+from indexer import pg_index
+from indexer.catalog import INDEXED, Plan
+from indexer.generation import heading_length
+
+_UNAVAILABLE_STATES = ("08", "57P", "25006", "53")  # connection, shutdown, read-only, resources
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The search database cannot be reached or refuses the query; retried at the next request."""
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether a database error means "down or read-only" rather than a bug in a query."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    state = getattr(exc.orig, "sqlstate", None)
+    return state is None or any(state.startswith(prefix) for prefix in _UNAVAILABLE_STATES)
+
+
+def read_engine(url: str) -> Engine:
+    """An engine for the search tables that checks a pooled connection before lending it."""
+    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+
+
+def escape_like(needle: str) -> str:
+    """A LIKE pattern matching `needle` literally anywhere (backslash is LIKE's default escape)."""
+    return "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def current_generation(connection: Connection) -> int:
+    return int(connection.execute(text("SELECT generation FROM search_state WHERE id = 1")).scalar_one())
+
+
+_PASSAGES = text(
+    "SELECT s.plan_id, s.passage_id, s.ordinal, a.heading_rank, a.section, a.text, s.normalized, s.tokens "
+    "FROM search_passages s JOIN passages a ON a.id = s.passage_id ORDER BY s.plan_id, s.ordinal"
+)
+
+
+class PgSnapshot:
+    """The passages and plans of one generation of the search tables; thread-safe for reads."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[str, Hits] = OrderedDict()
+        self.derived: dict[str, Any] = {}
+        self.loaded_at = time.time()
+        with engine.connect().execution_options(isolation_level="REPEATABLE READ") as connection:
+            self.generation = current_generation(connection)
+            with Session(bind=connection) as session:
+                plans = session.scalars(
+                    select(Plan).options(defer(Plan.text)).order_by(Plan.id).where(
+                        (Plan.index_state == INDEXED) | Plan.id.in_(text("SELECT plan_id FROM search_passages")))
+                ).all()
+                self.plans = [plan.metadata_dict() for plan in plans]
+            rows = connection.execute(_PASSAGES).all()
+        self.key = (0, self.generation)
+        self.plan_by_id = {int(m["id"]): i for i, m in enumerate(self.plans)}
+        rows = [r for r in rows if int(r[0]) in self.plan_by_id]
+        n = self.size = len(rows)
+        self.passage_plan = np.fromiter((self.plan_by_id[int(r[0])] for r in rows), np.int32, n)
+        self.passage_ids = np.fromiter((r[1] for r in rows), np.int64, n)
+        self.ordinals = np.fromiter((r[2] for r in rows), np.int32, n)
+        self.sections: list[tuple[str, ...]] = [tuple(r[4] or ()) for r in rows]
+        self.heading_lengths = np.fromiter((heading_length(r[3], s) for r, s in zip(rows, self.sections)), np.int32, n)
+        self.texts: list[str] = [r[5] for r in rows]
+        self.normalized: list[str] = [r[6] for r in rows]
+        self.lengths = np.fromiter(map(len, self.texts), np.int32, n)
+        self.average_length = float(self.lengths.mean()) if n else 1.0
+        self._words(r[7] for r in rows)
+        counts = np.bincount(self.passage_plan, minlength=len(self.plans)).astype(np.int32)
+        self.plan_passage_count = counts
+        self.plan_first = (np.concatenate([[0], np.cumsum(counts)[:-1]]) if len(self.plans) else np.zeros(0)).astype(np.int32)
+        self.plan_chars = np.array([m.get("chars") or 0 for m in self.plans], np.int64)
+        self._by_id = np.argsort(self.passage_ids, kind="stable")
+
+    def _words(self, lines: Any) -> None:
+        self.vocabulary: list[str] = []
+        ids: dict[str, int] = {}
+        found: list[int] = []
+        offsets = [0]
+        for line in lines:
+            for word in line.split():
+                i = ids.get(word)
+                if i is None:
+                    i = ids[word] = len(self.vocabulary)
+                    self.vocabulary.append(word)
+                found.append(i)
+            offsets.append(len(found))
+        self.word_ids = np.array(found, np.int32)
+        self.word_offsets = np.array(offsets, np.int64)
+
+    # -- reading (the same surface as app.snapshot.Snapshot) ----------------------------------
+
+    def words(self, passage: int) -> list[str]:
+        a, b = int(self.word_offsets[passage]), int(self.word_offsets[passage + 1])
+        return [self.vocabulary[i] for i in self.word_ids[a:b].tolist()]
+
+    def word_ids_of(self, passages: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        starts, ends = self.word_offsets[passages], self.word_offsets[np.asarray(passages) + 1]
+        lengths = (ends - starts).astype(np.int64)
+        ends_out = np.cumsum(lengths)
+        gather = np.repeat(starts - (ends_out - lengths), lengths) + np.arange(int(lengths.sum()))
+        return np.asarray(self.word_ids[gather]), np.repeat(np.arange(len(lengths)), lengths)
+
+    def plan_range(self, plan_index: int) -> range:
+        first = int(self.plan_first[plan_index])
+        return range(first, first + int(self.plan_passage_count[plan_index]))
+
+    def find(self, needle: str) -> Hits:
+        """Passages whose normalised text contains `needle` (already normalised), from SQL."""
+        with self._lock:
+            cached = self._cache.get(needle)
+            if cached is not None:
+                self._cache.move_to_end(needle)
+                return cached
+        hits = self._find(needle)
+        with self._lock:
+            self._cache[needle] = hits
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return hits
+
+    def clear_cache(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def release_caches(self) -> None:
+        self.clear_cache()
+        self.derived.clear()
+
+    def close(self) -> None:
+        """Nothing to release: the engine belongs to the holder."""
+
+    def _find(self, needle: str) -> Hits:
+        if not needle or self.size == 0:
+            return EMPTY_HITS
+        sql, params = match_query(needle)
+        try:
+            with self._engine.connect() as connection:
+                rows = connection.execute(sql, params).all()
+        except DBAPIError as exc:
+            if unavailable(exc):
+                raise DatabaseUnavailable(str(exc.orig).strip().splitlines()[0]) from exc
+            raise
+        if not rows:
+            return EMPTY_HITS
+        ids = np.array([r[0] for r in rows], np.int64)
+        at = np.searchsorted(self.passage_ids[self._by_id], ids)
+        at = np.minimum(at, self.size - 1)
+        served = self.passage_ids[self._by_id[at]] == ids  # rows committed after this generation drop out
+        index = self._by_id[at[served]].astype(np.int32)
+        order = np.argsort(index, kind="stable")
+        counts = np.array([r[1] for r in rows], np.int32)[served][order]
+        first = np.array([r[2] for r in rows], np.int32)[served][order]
+        return Hits(index[order], counts, first)
+
+
+def match_query(needle: str) -> tuple[Any, dict[str, Any]]:
+    """The SQL of one needle: (passage_id, count, first offset) of the passages holding it."""
+    columns = ("SELECT passage_id, (char_length(normalized) - char_length(replace(normalized, :n, ''))) "
+               "/ char_length(:n), strpos(normalized, :n) - 1 FROM search_passages WHERE ")
+    if len(needle) <= 2:
+        return text(columns + "grams @> :grams"), {"n": needle, "grams": [needle]}
+    pairs = sorted({needle[i : i + 2] for i in range(len(needle) - 1)})
+    return (text(columns + "normalized LIKE :pattern AND grams @> :grams"),
+            {"n": needle, "pattern": escape_like(needle), "grams": pairs})
+
+
+class PgSnapshotHolder:
+    """The current generation of the search tables; a newer one is loaded in the background.
+
+    While the database is down a request gets DatabaseUnavailable (503) only when it needs
+    the database: the loaded generation keeps answering what it holds; the first load is
+    retried at each request until it succeeds."""
+
+    def __init__(self, url: str, *, reload_interval: float = 1.0) -> None:
+        self.engine = read_engine(url)
+        self.reload_interval = reload_interval
+        self._current: PgSnapshot | None = None
+        self._checked = time.monotonic()
+        self._reloading = threading.Lock()
+        try:
+            with self.engine.connect() as connection:
+                found = pg_index.current_revision(connection)
+            if found != pg_index.head():  # the tables are not the ones this program reads
+                raise pg_index.UnknownRevision(
+                    f"the search database is at schema revision {found!r}, this program reads {pg_index.head()!r}: "
+                    "run `plans index` (it migrates), or serve with the program that migrated it")
+            self._current = PgSnapshot(self.engine)
+        except DBAPIError as exc:
+            if not unavailable(exc):  # served again when the database returns
+                self.engine.dispose()
+                raise
+        except BaseException:
+            self.engine.dispose()
+            raise
+
+    def current(self) -> PgSnapshot:
+        if self._current is None:
+            return self.reload_now()
+        now = time.monotonic()
+        if self.reload_interval >= 0 and now - self._checked >= self.reload_interval:
+            self._checked = now
+            if self._reloading.acquire(blocking=False):
+                threading.Thread(target=self._reload, daemon=True).start()
+        return self._current
+
+    def _reload(self) -> None:
+        try:
+            with self.engine.connect() as connection:
+                newer = current_generation(connection) != self._current_generation()
+            if newer:
+                self._current = PgSnapshot(self.engine)
+        except DBAPIError:
+            pass  # keep serving the last good generation; the next check retries
+        finally:
+            self._reloading.release()
+
+    def _current_generation(self) -> int | None:
+        return self._current.generation if self._current is not None else None
+
+    def reload_now(self) -> PgSnapshot:
+        """Load the newest generation now (after an upload or a delete; the first request after an outage)."""
+        with self._reloading:
+            try:
+                fresh = PgSnapshot(self.engine)
+            except DBAPIError as exc:
+                if unavailable(exc):
+                    raise DatabaseUnavailable(str(exc.orig).strip().splitlines()[0]) from exc
+                raise
+            if self._current is not None:
+                self._current.release_caches()
+            self._current = fresh
+        return fresh
+
+    def close(self) -> None:
+        self.engine.dispose()
