@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, defer
 from app.snapshot import CACHE_SIZE, EMPTY_HITS, Hits
 from indexer import pg_index
 from indexer.catalog import INDEXED, Plan
-from indexer.generation import heading_length
+from indexer.index.segment import heading_length
 
 _UNAVAILABLE_STATES = ("08", "57P", "25006", "53")  # connection, shutdown, read-only, resources
 
