@@ -14,6 +14,7 @@ import threading
 import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +46,7 @@ class Projection:
 
     @classmethod
     def build(cls, snapshot: Snapshot) -> Projection:
-        full = snapshot.normalized.text
+        full, starts = _joined(snapshot.normalized)
         codes = np.frombuffer(full.encode("utf-32-le"), dtype=np.uint32)
         skip = np.zeros(int(codes.max()) + 1 if len(codes) else 1, bool)  # per code point present
         for code in np.flatnonzero(np.bincount(codes)).tolist() if len(codes) else []:
@@ -53,7 +54,6 @@ class Projection:
         drop = skip[codes]
         origin = np.flatnonzero(~drop).astype(np.int32)
         text = codes[origin].tobytes().decode("utf-32-le")
-        starts = np.asarray(snapshot.normalized.bounds, np.int64)
         bounds = np.searchsorted(origin, starts)
         return cls(text, origin, bounds.astype(np.int64), starts, OrderedDict())
 
@@ -123,3 +123,14 @@ def projection(snapshot: Snapshot) -> Projection:
         with _LOCK:
             built = snapshot.derived.setdefault("loose", built)
     return built  # type: ignore[no-any-return]
+
+
+def _joined(normalized: Any) -> tuple[str, np.ndarray]:
+    """All passages' normalised texts as one string and where each starts: the embedded
+    snapshot keeps them joined already (TextCut); a list (the postgres backend) is joined here."""
+    if hasattr(normalized, "text") and hasattr(normalized, "bounds"):
+        return normalized.text, np.asarray(normalized.bounds, np.int64)
+    texts = list(normalized)
+    starts = np.zeros(len(texts) + 1, np.int64)
+    np.cumsum([len(t) for t in texts], out=starts[1:])
+    return "".join(texts), starts

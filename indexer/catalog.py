@@ -11,7 +11,7 @@ from sqlalchemy import (
     JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, create_engine, event, func, inspect, select,
     text,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.schema import CreateColumn
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
@@ -164,21 +164,22 @@ def create_catalog_engine(url: str) -> Engine:
 def init_catalog(engine: Engine) -> None:
     """Create missing tables, and add columns a newer version declares to existing ones (in place)."""
     Base.metadata.create_all(engine)
-    _add_missing_columns(engine)
+    with engine.begin() as connection:
+        add_missing_columns(connection)
 
 
-def _add_missing_columns(engine: Engine) -> None:
+def add_missing_columns(connection: Connection) -> None:
     """ALTER TABLE … ADD COLUMN for every declared column an existing table lacks; new columns are
     nullable, so old rows read as NULL (and plans with an old `metadata_version` are read again)."""
-    inspector = inspect(engine)
-    with engine.begin() as connection:
-        for table in Base.metadata.sorted_tables:
-            present = {column["name"] for column in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name not in present:
-                    assert column.nullable, f"{table.name}.{column.name}: only nullable columns are added in place"
-                    ddl = CreateColumn(column).compile(dialect=engine.dialect)
-                    connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {ddl}"))
+    inspector = inspect(connection)
+    for table in Base.metadata.sorted_tables:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in present:
+                if not column.nullable:
+                    raise RuntimeError(f"{table.name}.{column.name}: only nullable columns are added in place")
+                ddl = CreateColumn(column).compile(dialect=connection.dialect)
+                connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {ddl}"))
 
 
 @contextmanager
