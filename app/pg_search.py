@@ -213,6 +213,7 @@ class PgSnapshotHolder:
         self.reload_interval = reload_interval
         self._current: PgSnapshot | None = None
         self._checked = time.monotonic()
+        self._problem: str | None = None  # why the last check of the database failed
         self._reloading = threading.Lock()
         try:
             with self.engine.connect() as connection:
@@ -246,8 +247,9 @@ class PgSnapshotHolder:
                 newer = current_generation(connection) != self._current_generation()
             if newer:
                 self._current = PgSnapshot(self.engine)
-        except DBAPIError:
-            pass  # keep serving the last good generation; the next check retries
+            self._problem = None
+        except DBAPIError as exc:  # keep serving the last good generation; the next check retries
+            self._problem = "the search database could not be reached" if unavailable(exc) else "the search database refused a query"
         finally:
             self._reloading.release()
 
@@ -267,6 +269,10 @@ class PgSnapshotHolder:
                 self._current.release_caches()
             self._current = fresh
         return fresh
+
+    def health(self) -> tuple[str, str | None]:
+        """("ok", None), or ("degraded", why) while the last check of the database failed."""
+        return ("degraded", self._problem) if self._problem else ("ok", None)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -25,6 +25,14 @@ SCHOOL, BUREAU = "school", "bureau"
 _COUNTY_BEFORE_NUMBER = re.compile(rf"^([{_HAN}]{{2,3}}?)[市县区旗](?=第[{_NUMERALS}])")
 
 
+def _numbered(text: str, i: int, low: int) -> bool:
+    """Whether text[i] is a digit of a number written after 第 (北京市第80中学): part of the name."""
+    j = i
+    while j > low and text[j].isascii() and text[j].isdigit():
+        j -= 1
+    return j < i and text[j] == "第"
+
+
 @dataclass(frozen=True)
 class Institution:
     """A name as written, its canonical name and what its suffix says; `end` is just past it."""
@@ -117,7 +125,7 @@ class Grammar:
         """Where the name ending at `end` starts: after non-Han text and sentence words, at the
         earliest known place."""
         start = end
-        while start > low and "\u4e00" <= text[start - 1] <= "\u9fff":
+        while start > low and ("\u4e00" <= text[start - 1] <= "\u9fff" or _numbered(text, start - 1, low)):
             start -= 1
         for stop in self.stop_re.finditer(text, start, end):
             start = stop.end()

@@ -52,6 +52,7 @@ _TEXT_LEVELS = (
     ("中职", re.compile(r"中职|职业学校|职高|职业教育|实训")), ("特殊教育", re.compile(r"特殊教育|特教|培智")),
 )
 _PORTAL_ISSUERS = ("发布机构", "发文机关", "文章来源", "信息来源", "来源")
+_NO_ONE = {"本站", "原创", "网络", "本网"}  # portal sources that name no issuer
 _PORTAL_DATES = ("发文日期", "发布日期", "发布时间", "成文日期", "更新时间")
 EDITABLE = ("school", "unit", "level", "period", "year", "region")
 
@@ -117,8 +118,8 @@ def extract_metadata(clean: CleanText, *, overrides: dict[str, Any] | None = Non
     chosen = _set_school(meta, title, quoted.group(1) if quoted else None, lines, header, text[:400])
     _set_level(meta, chosen, text)
     _set_region(meta, text, header)
-    # 发布机构 as written; the other fields only when they name an institution (not 本站, 原创)
-    issuer = header.get("发布机构") or next((header[k] for k in _PORTAL_ISSUERS[1:] if header.get(k) and grammar().find(header[k])), None)
+    # 发布机构 as written, else the first other source field that names someone (not 本站, 原创)
+    issuer = header.get("发布机构") or next((header[k] for k in _PORTAL_ISSUERS[1:] if header.get(k) and header[k] not in _NO_ONE), None)
     if issuer:
         meta._set("issuer", issuer, "portal", 0.9)
     elif meta.kind == BUREAU and meta.school:
