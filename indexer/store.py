@@ -66,10 +66,10 @@ def create_index(directory: Path) -> FileIndex:
 
 def open_or_create_index(directory: Path) -> FileIndex:
     try:
-        ix = open_index(directory)
+        open_index(directory)  # refuses another schema version or a corrupt TOC
     except IndexMissingError:
         return create_index(directory)
-    return FileStorage(str(directory)).open_index(INDEX_NAME)
+    return FileStorage(str(directory)).open_index(INDEX_NAME)  # writable
 
 
 def folder(ix: FileIndex) -> Path:
