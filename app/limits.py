@@ -56,6 +56,18 @@ def heavy_slot(request: Request) -> Iterator[None]:
 Heavy = Annotated[None, Depends(heavy_slot, scope="request")]  # held until the answer is sent
 
 
+def file_slot(request: Request) -> Iterator[None]:
+    """A heavy-work slot only for a file download (`format=csv|xlsx`); JSON pages take none."""
+    if request.query_params.get("format", "json") == "json":
+        yield
+        return
+    with request.app.state.heavy.slot():
+        yield
+
+
+HeavyFile = Annotated[None, Depends(file_slot, scope="request")]
+
+
 def comparison_passages(snapshot: Snapshot, theme: Theme, document_ids: Sequence[int] | None,
                         filters: Mapping[str, str | None], per_column: int) -> int:
     """How many passages `compare` would return: per chosen plan its matches, at most `per_column` (0: all)."""

@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from app.export import CSV_TYPE, content_disposition, to_csv
+from app.limits import Heavy
 from app.query import QueryError
 from app.documents import DocumentNotFound
 from app.routes.api import ERRORS, NOT_FOUND, SnapshotDep
@@ -64,6 +65,7 @@ def _int(value: str | None, default: int, low: int, high: int) -> int:
 
 @router.get("/api/kwic", responses=CSV_ANSWER, summary="Concordance: every occurrence with its context")
 def api_kwic(
+    _heavy: Heavy,
     snapshot: SnapshotDep,
     q: Annotated[str, Query(max_length=500, description="The query; its positive terms are the matches shown.")],
     school: School = None,
@@ -87,7 +89,7 @@ def api_kwic(
 
 
 @router.get("/kwic", response_class=HTMLResponse, include_in_schema=False)
-def kwic_page(request: Request, snapshot: SnapshotDep, q: str = "", school: str = "", year: str = "",
+def kwic_page(_heavy: Heavy, request: Request, snapshot: SnapshotDep, q: str = "", school: str = "", year: str = "",
               region: str = "", level: str = "", context: str | None = None, sort: str = "plan",
               page: str | None = None) -> HTMLResponse:
     state = {"q": q, "school": school.strip(), "year": year.strip(), "region": region.strip(), "level": level.strip(),
@@ -149,6 +151,7 @@ def _trend_query(book: ThemeBook, q: str | None, theme: str | None) -> tuple[Any
 
 @router.get("/api/trends", responses=CSV_ANSWER, summary="Per year: plans that mention a query or theme")
 def api_trends(
+    _heavy: Heavy,
     snapshot: SnapshotDep,
     book: ThemesDep,
     q: Annotated[str | None, Query(max_length=500, description="A query in the query language.")] = None,
@@ -171,7 +174,7 @@ METRICS = {"share": "提及该主题的计划占比", "per_10k": "每万字提�
 
 
 @router.get("/trends", response_class=HTMLResponse, include_in_schema=False)
-def trends_page(request: Request, snapshot: SnapshotDep, book: ThemesDep, q: str = "", theme: str = "",
+def trends_page(_heavy: Heavy, request: Request, snapshot: SnapshotDep, book: ThemesDep, q: str = "", theme: str = "",
                 split: str = "none", metric: str = "share") -> HTMLResponse:
     split = split if split in trends.SPLITS else "none"
     metric = metric if metric in METRICS else "share"
@@ -338,7 +341,7 @@ def _theme_terms(book: ThemeBook) -> list[str]:
 
 
 @router.get("/api/documents/{document_id}/echo", responses={**CSV_ANSWER, **NOT_FOUND}, summary="Which tasks of a bureau plan its schools take up")
-def api_echo(snapshot: SnapshotDep, book: ThemesDep, document_id: DocumentId, format: Format = "json") -> Any:
+def api_echo(_heavy: Heavy, snapshot: SnapshotDep, book: ThemesDep, document_id: DocumentId, format: Format = "json") -> Any:
     """For a plan of kind bureau (教育行政): its numbered tasks against the school plans of its
     region in the same or the next year; per task and school the best matching passage, the
     shared phrases and theme terms, a score and whether it counts as taken up (a tasks × schools
@@ -350,7 +353,7 @@ def api_echo(snapshot: SnapshotDep, book: ThemesDep, document_id: DocumentId, fo
 
 
 @router.get("/documents/{document_id}/echo", response_class=HTMLResponse, include_in_schema=False)
-def echo_page(request: Request, snapshot: SnapshotDep, book: ThemesDep, document_id: str) -> HTMLResponse:
+def echo_page(_heavy: Heavy, request: Request, snapshot: SnapshotDep, book: ThemesDep, document_id: str) -> HTMLResponse:
     number = int(document_id) if document_id.isdigit() and len(document_id) < 19 else 0
     if number not in snapshot.plan_by_id:
         return _render(request, "not_found.html", {"document_id": document_id, "api_url": None}, 404)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from contextlib import ExitStack
 
 import pytest
 from fastapi.testclient import TestClient
@@ -83,3 +84,14 @@ def test_page_states_the_method_and_links_from_the_plan(client: TestClient) -> N
     assert "方法：" in page and "已落实" in page and 'class="num taken"' in page
     assert f'href="/documents/{BUREAU}/echo"' in client.get(f"/documents/{BUREAU}").text
     assert "/echo" not in client.get(f"/documents/{SCHOOL_PLAN}").text
+
+
+def test_echo_is_heavy_work_refused_with_503_while_every_slot_is_taken(client: TestClient) -> None:
+    heavy = client.app.state.heavy  # type: ignore[attr-defined]
+    with ExitStack() as taken:
+        for _ in range(heavy.slots):
+            taken.enter_context(heavy.slot())
+        for path in (f"/api/documents/{BUREAU}/echo", f"/documents/{BUREAU}/echo"):
+            busy = client.get(path)
+            assert busy.status_code == 503 and int(busy.headers["retry-after"]) >= 1, path
+    assert client.get(f"/api/documents/{BUREAU}/echo").status_code == 200

@@ -21,6 +21,12 @@ HEAVY = [
     ("/api/matrix", {}),
     ("/api/matrix", {"format": "xlsx"}),
     ("/compare", {"theme": "劳动教育"}),
+    ("/api/search", {"q": "劳动教育", "format": "csv"}),
+    ("/api/search", {"q": "劳动教育", "format": "xlsx"}),
+    ("/api/kwic", {"q": "劳动教育"}),
+    ("/kwic", {"q": "劳动教育"}),
+    ("/api/trends", {"q": "劳动教育"}),
+    ("/trends", {"q": "劳动教育"}),
 ]
 
 
