@@ -25,6 +25,7 @@ from app.snapshot import Snapshot
 from indexer.cleaning import normalize
 
 _NOT_WORD = re.compile(r"[\W_]+")
+_WORD = re.compile(r"[^\W_]")
 
 
 def count_mentions(normalized: str, needles: Sequence[str]) -> int:
@@ -35,7 +36,10 @@ def count_mentions(normalized: str, needles: Sequence[str]) -> int:
 
 def is_heading_only(normalized: str, heading: str) -> bool:
     """Whether a passage's text is its heading alone, punctuation and spaces aside."""
-    return _NOT_WORD.sub("", normalized) == _NOT_WORD.sub("", normalize(heading))
+    folded = normalize(heading)
+    if normalized.startswith(folded):  # the usual shape: the rest decides, at its first word character
+        return _WORD.search(normalized, len(folded)) is None
+    return _NOT_WORD.sub("", normalized) == _NOT_WORD.sub("", folded)
 
 
 def countable(snapshot: Snapshot) -> np.ndarray:
