@@ -27,6 +27,11 @@ def match_spans(normalized: str, needles: Iterable[str]) -> list[tuple[int, int]
         while start >= 0:
             spans.append((start, start + len(needle)))
             start = normalized.find(needle, start + 1)
+    return merge_spans(spans)
+
+
+def merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """(start, end) spans sorted, overlapping ones merged into one."""
     spans.sort()
     merged: list[tuple[int, int]] = []
     for start, end in spans:

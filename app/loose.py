@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from app.highlighting import merge_spans
 from app.snapshot import EMPTY_HITS, Hits, Snapshot
 
 _LOCK = threading.Lock()
@@ -104,14 +105,7 @@ class Projection:
                 continue
             for start in starts[at].tolist():
                 spans.append((int(self.origin[start]) - base, int(self.origin[start + length - 1]) + 1 - base))
-        spans.sort()
-        merged: list[tuple[int, int]] = []
-        for start, end in spans:
-            if merged and start < merged[-1][1]:
-                merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-            else:
-                merged.append((start, end))
-        return merged
+        return merge_spans(spans)
 
 
 def projection(snapshot: Snapshot) -> Projection:

@@ -18,7 +18,8 @@ from app.limits import Heavy
 from app.query import QueryError
 from app.routes.api import SnapshotDep
 from app.routes.compare import ThemesDep
-from app.routes.pages import _error_view, _int, _render, _url
+from app.routes.pages import _error_view
+from app.routes.rendering import int_param as _int, render as _render, url as _url
 from app.routes.tray import format_cmp, parse_cmp
 from app.search import plan_summary
 from app.selection import FILTERS, parse_documents, select_plans

@@ -6,21 +6,16 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any
-from urllib.parse import urlencode
 
 from app.documents import DocumentQuery, list_documents
 from app.query import QueryError
+from app.routes.rendering import url as _url
 from app.search_export import LABELS
 from app.snapshot import Snapshot
 
 PLANS_PER_PAGE = 50
 DOCUMENT_SORT_LABELS = {"id": "收录顺序", "year": "年份（新→旧）", "school": "学校名称", "size": "篇幅（长→短）"}
 Values = tuple[str, ...]
-
-
-def _url(path: str, params: dict[str, Any]) -> str:
-    pairs = [(k, v) for k, v in params.items() if v not in (None, "", ())]
-    return path + ("?" + urlencode(pairs, doseq=True) if pairs else "")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ import math
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 import jinja2
 from fastapi import APIRouter, Query, Request
@@ -24,6 +23,7 @@ from app.documents import DOCUMENT_SORTS, DocumentNotFound, get_document
 from app.facets import split_values
 from app.query import FIELD_LABELS, QueryError, parse
 from app.routes.api import SnapshotDep
+from app.routes.rendering import int_param as _int, render as _render, url as _url
 from app.routes.home import HomeState, home_context
 from app.search import ALL, FACETS, SearchRequest, search
 from app.search_export import LABELS
@@ -61,25 +61,6 @@ def build_templates() -> Jinja2Templates:
     env.filters["carry_cmp"] = lambda url, request: carry_cmp(request, url)
     env.globals.update(tray=tray, tray_toggle=tray_toggle, words=WORDS)
     return Jinja2Templates(env=env)
-
-
-def _render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
-    templates: Jinja2Templates = request.app.state.templates
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
-
-
-def _int(value: str | None, default: int, low: int, high: int) -> int:
-    """A number from a hand-editable URL: the default when it does not parse, else clamped."""
-    try:
-        number = int(value) if value is not None else default
-    except ValueError:
-        return default
-    return min(max(number, low), high)
-
-
-def _url(path: str, params: dict[str, Any]) -> str:
-    pairs = [(k, v) for k, v in params.items() if v not in (None, "")]
-    return path + ("?" + urlencode(pairs, doseq=True) if pairs else "")
 
 
 # -- search ------------------------------------------------------------------------------

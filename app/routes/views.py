@@ -6,11 +6,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from app.export import CSV_TYPE, content_disposition, to_csv
@@ -19,6 +17,7 @@ from app.query import QueryError
 from app.documents import DocumentNotFound
 from app.routes.api import ERRORS, NOT_FOUND, SnapshotDep
 from app.routes.compare import ThemesDep
+from app.routes.rendering import int_param as _int, render as _render, url as _url
 from app.search import SearchRequest
 from app.themes import ThemeBook
 from app.views import charts, diff, echo, kwic, similar, terms, trends
@@ -36,28 +35,11 @@ Level = Annotated[str | None, Query(max_length=50, description="Only plans of th
 Format = Annotated[str, Query(pattern="^(json|csv)$", description="json, or csv as a download.")]
 
 
-def _url(path: str, params: dict[str, Any]) -> str:
-    pairs = [(k, v) for k, v in params.items() if v not in (None, "")]
-    return path + ("?" + urlencode(pairs) if pairs else "")
-
-
-def _render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
-    templates: Jinja2Templates = request.app.state.templates
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
-
-
 def _csv(header: list[str], rows: list[list[Any]], kind: str, label: str) -> Response:
     return Response(to_csv(header, rows), media_type=CSV_TYPE,
                     headers={"Content-Disposition": content_disposition(kind, label, "csv")})
 
 
-def _int(value: str | None, default: int, low: int, high: int) -> int:
-    """A number from a hand-editable page URL: the default when it does not parse, else clamped."""
-    try:
-        number = int(value) if value is not None else default
-    except ValueError:
-        return default
-    return min(max(number, low), high)
 
 
 # -- concordance ---------------------------------------------------------------------------

@@ -39,14 +39,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The real app under uvicorn in a thread, on a free loopback port: yields its base URL."""
-    corpus = tmp_path_factory.mktemp("browser-corpus")
-    for source in SAMPLES.iterdir():
-        shutil.copy(source, corpus / source.name)
-    (corpus / "zz_hostile.txt").write_text(HOSTILE, encoding="utf-8")
-    settings = build_home(tmp_path_factory.mktemp("browser-home"), corpus)
+def serve(settings: Any) -> Iterator[str]:
+    """The real app for `settings` under uvicorn in a thread, on a free loopback port: yields its
+    base URL, and stops the server when resumed."""
     port = _free_port()
     config = uvicorn.Config(app=create_app(settings), host="127.0.0.1", port=port, log_level="warning",
                             ws="none", lifespan="on")
@@ -61,6 +56,17 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real app under uvicorn in a thread, on a free loopback port: yields its base URL."""
+    corpus = tmp_path_factory.mktemp("browser-corpus")
+    for source in SAMPLES.iterdir():
+        shutil.copy(source, corpus / source.name)
+    (corpus / "zz_hostile.txt").write_text(HOSTILE, encoding="utf-8")
+    settings = build_home(tmp_path_factory.mktemp("browser-home"), corpus)
+    yield from serve(settings)
 
 
 @pytest.fixture(scope="session")

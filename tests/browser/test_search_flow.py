@@ -5,18 +5,14 @@ facets, the suggestion list, and passage anchors (old and missing ones)."""
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import uvicorn
 
-from app.main import create_app
-from tests.browser.conftest import Problems, _free_port
+from tests.browser.conftest import Problems, serve
 from tests.conftest import build_home
 
 expect: Any
@@ -39,19 +35,7 @@ def flow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     for n, name in enumerate(NAMES, start=1):
         (corpus / f"plan_{n:02d}.txt").write_text(_plan(n, name), encoding="utf-8")
     settings = build_home(tmp_path_factory.mktemp("flow-browser-home"), corpus)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app=create_app(settings), host="127.0.0.1", port=port,
-                                           log_level="warning", ws="none", lifespan="on"))
-    thread = threading.Thread(target=server.run, name="flow-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the live server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    yield from serve(settings)
 
 
 def _schools(url: str) -> list[str]:
