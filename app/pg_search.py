@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -28,7 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, defer
 
-from app.snapshot import CACHE_SIZE, EMPTY_HITS, Hits
+from app.snapshot import EMPTY_HITS, Hits, NeedleCache, Snapshot
 from indexer import pg_index
 from indexer.catalog import INDEXED, Plan
 from indexer.index.segment import heading_length
@@ -75,8 +74,7 @@ class PgSnapshot:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._lock = threading.Lock()
-        self._cache: OrderedDict[str, Hits] = OrderedDict()
+        self._cache = NeedleCache()
         self.derived: dict[str, Any] = {}
         self.loaded_at = time.time()
         with engine.connect().execution_options(isolation_level="REPEATABLE READ") as connection:
@@ -124,40 +122,18 @@ class PgSnapshot:
         self.word_ids = np.array(found, np.int32)
         self.word_offsets = np.array(offsets, np.int64)
 
-    # -- reading (the same surface as app.snapshot.Snapshot) ----------------------------------
+    # -- reading: the embedded snapshot's own methods, over the same arrays ------------------
 
-    def words(self, passage: int) -> list[str]:
-        a, b = int(self.word_offsets[passage]), int(self.word_offsets[passage + 1])
-        return [self.vocabulary[i] for i in self.word_ids[a:b].tolist()]
-
-    def word_ids_of(self, passages: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        starts, ends = self.word_offsets[passages], self.word_offsets[np.asarray(passages) + 1]
-        lengths = (ends - starts).astype(np.int64)
-        ends_out = np.cumsum(lengths)
-        gather = np.repeat(starts - (ends_out - lengths), lengths) + np.arange(int(lengths.sum()))
-        return np.asarray(self.word_ids[gather]), np.repeat(np.arange(len(lengths)), lengths)
-
-    def plan_range(self, plan_index: int) -> range:
-        first = int(self.plan_first[plan_index])
-        return range(first, first + int(self.plan_passage_count[plan_index]))
+    words = Snapshot.words
+    word_ids_of = Snapshot.word_ids_of
+    plan_range = Snapshot.plan_range
 
     def find(self, needle: str) -> Hits:
         """Passages whose normalised text contains `needle` (already normalised), from SQL."""
-        with self._lock:
-            cached = self._cache.get(needle)
-            if cached is not None:
-                self._cache.move_to_end(needle)
-                return cached
-        hits = self._find(needle)
-        with self._lock:
-            self._cache[needle] = hits
-            while len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
-        return hits
+        return self._cache.get(needle, self._find)
 
     def clear_cache(self) -> None:
-        with self._lock:
-            self._cache.clear()
+        self._cache.clear()
 
     def release_caches(self) -> None:
         self.clear_cache()

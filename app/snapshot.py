@@ -69,9 +69,7 @@ class Snapshot:
         self.problems: list[str] = commit.problems  # why newer generations were refused
         self.key = _generation_key(directory, commit.generation)
         self.loaded_at = time.time()
-        self._lock = threading.Lock()
-        self._cache: OrderedDict[str, Hits] = OrderedDict()
-        self._cache_bytes = 0
+        self._cache = NeedleCache()
         self.derived: dict[str, Any] = {}  # per-snapshot values computed once by app modules
         self._set(commit.segments)
 
@@ -179,26 +177,11 @@ class Snapshot:
 
     def find(self, needle: str) -> Hits:
         """Passages whose normalised text contains `needle` (already normalised)."""
-        with self._lock:
-            cached = self._cache.get(needle)
-            if cached is not None:
-                self._cache.move_to_end(needle)
-                return cached
-        hits = self._find(needle)
-        with self._lock:
-            if needle not in self._cache:
-                self._cache[needle] = hits
-                self._cache_bytes += _nbytes(hits)
-            while len(self._cache) > CACHE_SIZE or (self._cache_bytes > CACHE_BYTES and len(self._cache) > 1):
-                _, evicted = self._cache.popitem(last=False)
-                self._cache_bytes -= _nbytes(evicted)
-        return hits
+        return self._cache.get(needle, self._find)
 
     def clear_cache(self) -> None:
         """Forget every cached needle (benchmarks measure cold searches with it)."""
-        with self._lock:
-            self._cache.clear()
-            self._cache_bytes = 0
+        self._cache.clear()
 
     def release_caches(self) -> None:
         """Forget what was computed and cached on this generation (needles, `derived`): before the
@@ -296,6 +279,40 @@ def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 def _nbytes(hits: Hits) -> int:
     return int(hits.index.nbytes + hits.counts.nbytes + hits.first.nbytes)
+
+
+class NeedleCache:
+    """Hits by needle, the least recently used dropped past CACHE_SIZE needles or CACHE_BYTES of
+    arrays (the newest is always kept); thread-safe, a miss computed outside the lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._hits: OrderedDict[str, Hits] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, needle: str, compute: Callable[[str], Hits]) -> Hits:
+        with self._lock:
+            cached = self._hits.get(needle)
+            if cached is not None:
+                self._hits.move_to_end(needle)
+                return cached
+        hits = compute(needle)
+        with self._lock:
+            if needle not in self._hits:
+                self._hits[needle] = hits
+                self._bytes += _nbytes(hits)
+            while len(self._hits) > CACHE_SIZE or (self._bytes > CACHE_BYTES and len(self._hits) > 1):
+                _, evicted = self._hits.popitem(last=False)
+                self._bytes -= _nbytes(evicted)
+        return hits
+
+    def clear(self) -> None:
+        with self._lock:
+            self._hits.clear()
+            self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._hits)
 
 
 def _generation_key(directory: Path, number: int) -> tuple[int, int]:
