@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
-    JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, create_engine, event, func, inspect, select,
-    text,
+    JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, create_engine, event, func, inspect, make_url,
+    select, text,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.schema import CreateColumn
@@ -145,17 +145,22 @@ class PlanEdit(Base):
     edited_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
 
 
+BUSY_SECONDS = 30.0  # how long an SQLite write waits for another writer before "database is locked"
+
+
 def create_catalog_engine(url: str) -> Engine:
-    """An engine with SQLite set up for one writer beside readers (WAL, foreign keys)."""
-    engine = create_engine(url)
-    if engine.dialect.name == "sqlite":
+    """An engine with SQLite set up for one writer beside readers (WAL, foreign keys); a write
+    waits BUSY_SECONDS for another writer, or the URL's own `?timeout=SECONDS`."""
+    parsed = make_url(url)
+    sqlite = parsed.get_backend_name() == "sqlite"
+    engine = create_engine(url, connect_args={"timeout": BUSY_SECONDS} if sqlite and "timeout" not in parsed.query else {})
+    if sqlite:
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
     return engine

@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     )
     database_url: str | None = Field(
         default=None,
-        description="Any SQLAlchemy URL for the catalog; default: sqlite:///$PLANS_HOME/catalog.sqlite3.",
+        description="Any SQLAlchemy URL for the catalog; default: sqlite:///$PLANS_HOME/catalog.sqlite3. An SQLite write waits 30 s for another writer; ?timeout=SECONDS in the URL changes that.",
     )
     plans_search_backend: Literal["embedded", "postgres"] = Field(
         default="embedded",

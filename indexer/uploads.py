@@ -45,9 +45,11 @@ def sweep_uploads(uploads: Path, catalog_url: str) -> list[Path]:
 
 def catalogued_folders(catalog_url: str) -> set[Path] | None:
     """The folders of every catalog plan's source; None when the catalog cannot be read (or is not there yet)."""
-    if catalog_url.startswith("sqlite:///") and not Path(catalog_url.removeprefix("sqlite:///")).exists():
+    from sqlalchemy import make_url, select  # only servers with uploads on pay for SQLAlchemy's import
+
+    url = make_url(catalog_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
         return None  # no catalog yet (and connecting would create one)
-    from sqlalchemy import select  # only servers with uploads on pay for SQLAlchemy's import
 
     from indexer.catalog import Plan, create_catalog_engine, session_scope
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import shutil
+import sqlite3
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -140,3 +141,32 @@ def test_a_read_only_catalog_is_a_503_with_a_short_message(sample_home: Settings
             assert client.get("/api/documents/1").status_code == 200  # nothing lost
     finally:
         _unmount(catalog_disk)
+
+
+def test_a_locked_catalog_is_a_503_with_a_short_message_and_nothing_is_lost(sample_home: Settings, tmp_path: Path) -> None:
+    """Another writer holds the catalog (an exclusive SQLite transaction) past the write's wait:
+    the upload and the delete are 503s naming the lock, search and reads keep serving, and once
+    the lock is let go the same upload works."""
+    home = tmp_path / "home"
+    settings = _copy_home(sample_home, home, database_url=f"sqlite:///{home / 'catalog.sqlite3'}?timeout=0.5")
+    with TestClient(create_app(settings)) as client:
+        before = client.get("/api/search", params={"q": "教育"}).json()["total"]
+        holder = sqlite3.connect(home / "catalog.sqlite3", isolation_level=None)
+        try:
+            holder.execute("BEGIN EXCLUSIVE")
+            holder.execute("UPDATE plans SET title = title")
+            response = client.post("/api/documents", files={"file": ("locked.txt", _plan("锁定标记"))}, headers=AUTH)
+            assert "locked" in _assert_short_and_clean(response)
+            assert _leftovers(settings) == []
+            deleted = client.delete("/api/documents/1", headers=AUTH)
+            assert "locked" in _assert_short_and_clean(deleted)
+            assert client.get("/api/search", params={"q": "教育"}).json()["total"] == before
+            assert client.get("/api/documents/1").status_code == 200
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        again = client.post("/api/documents", files={"file": ("locked.txt", _plan("锁定标记"))}, headers=AUTH)
+        assert again.status_code == 201, again.text
+        found = client.get("/api/search", params={"q": "锁定标记"}).json()
+        assert [g["document_id"] for g in found["groups"]] == [again.json()["id"]]
+        assert client.get("/api/documents/1").status_code == 200
