@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,28 @@ def segment_normalized(normalized: str) -> list[tuple[str, int, int]]:
         elif _is_word(word):
             keep(token)
     return found
+
+
+MAX_PLAN_WORDS = 20_000  # distinct words one plan gives the `words` field (a 6,000-character plan has ~1,000)
+
+
+def cap_plan_words(plan_ids: Sequence[int], found: list[list[tuple[str, int, int]]]) -> list[list[tuple[str, int, int]]]:
+    """`found` (each passage's words; a plan's passages consecutive in `plan_ids`) with at most
+    MAX_PLAN_WORDS distinct words per plan: past that, only the plan's most frequent ones (ties:
+    the first seen). Exact search reads characters, never words, so it is unaffected; what
+    the cap bounds is the index's work and memory for a plan of random or numbered tokens."""
+    out, start = list(found), 0
+    while start < len(found):
+        end = start
+        while end < len(found) and plan_ids[end] == plan_ids[start]:
+            end += 1
+        counts = Counter(word for passage in found[start:end] for word, _, _ in passage)
+        if len(counts) > MAX_PLAN_WORDS:
+            kept = {word for word, _ in counts.most_common(MAX_PLAN_WORDS)}
+            for k in range(start, end):
+                out[k] = [token for token in found[k] if token[0] in kept]
+        start = end
+    return out
 
 
 def words(text: str) -> list[str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from indexer import generation, store
-from indexer.analysis import Segmented, segment, segment_normalized
+from indexer.analysis import Segmented, cap_plan_words, segment, segment_normalized
 from indexer.cleaning import normalize
 from indexer.memory import libc
 
@@ -81,7 +81,7 @@ class Workers:
         texts = [row.text for row in rows]
         if sum(map(len, texts)) < self.parallel_chars or self.workers == 1:
             documents = head + [store.passage_document(row.plan_id, row, Segmented(row.text, words))
-                                for row, words in zip(rows, segment_chunk(texts))]
+                                for row, words in zip(rows, row_words(rows))]
             return lambda: (documents, [], None)
         if self._pool is None:
             segment("预热")  # load jieba once in this process: forked workers share it
@@ -116,8 +116,8 @@ def stage_chunk(index_dir: str, plans: list[tuple[int, dict[str, Any]]], rows: l
     with its sidecar, postings included; and the rows' words as one line each and normalised texts."""
     normalized = [normalize(row.text) for row in rows]
     documents = [store.plan_document(plan_id, meta) for plan_id, meta in plans]
-    documents += [store.passage_document(row.plan_id, row, Segmented(row.text, segment_normalized(text)))
-                  for row, text in zip(rows, normalized)]
+    documents += [store.passage_document(row.plan_id, row, Segmented(row.text, words))
+                  for row, words in zip(rows, row_words(rows, normalized))]
     staged = store.stage(Path(index_dir), documents, generation.passage_postings(normalized))
     tokens = [document["tokens"] for document in documents[len(plans):]]
     return Part(tokens, normalized, staged)
@@ -166,5 +166,7 @@ def even_cuts(lengths: list[int], parts: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
-def segment_chunk(texts: list[str]) -> list[list[tuple[str, int, int]]]:
-    return [segment(text) for text in texts]
+def row_words(rows: Sequence[Row], normalized: Sequence[str] | None = None) -> list[list[tuple[str, int, int]]]:
+    """Each row's jieba words (of its normalised text, when given), capped per plan (`cap_plan_words`)."""
+    found = [segment_normalized(text) for text in normalized] if normalized is not None else [segment(row.text) for row in rows]
+    return cap_plan_words([row.plan_id for row in rows], found)

@@ -37,6 +37,7 @@ MAX_HTML_ELEMENTS = 200_000
 MAX_HTML_DEPTH = 512
 MAX_PDF_PAGES = 2000
 MAX_PDF_PAGE_CHARS = 200_000
+MAX_TEXT_CHARS = 500_000  # characters of text (spaces apart) one file may hold: ~250 dense pages, 50x a long plan
 # a file with at most this share of undecodable bytes is read with them replaced (and a warning)
 _MAX_BAD_BYTE_SHARE = 0.001
 
@@ -97,9 +98,17 @@ def _read(data: bytes, path: Path, max_bytes: int) -> RawDocument:
             warned = (f"{bad} undecodable byte sequence(s) replaced by \ufffd ({encoding})",)
         text = _html_text(markup, path) if fmt == "html" else markup
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    _check_text_budget(sum(map(len, text.split())), path)
     if not any(ch.isalpha() for ch in text):
         raise ReadError(path, _NO_TEXT)
     return RawDocument(path, text, fmt, encoding, hashlib.sha256(data).hexdigest(), warned)
+
+
+def _check_text_budget(chars: int, path: Path) -> None:
+    """Refuse a file past MAX_TEXT_CHARS characters of text: what indexing costs grows with them."""
+    if chars > MAX_TEXT_CHARS:
+        raise ReadError(path, f"file holds over {MAX_TEXT_CHARS:,} characters of text (MAX_TEXT_CHARS): "
+                              "split it into several files")
 
 
 def _too_big(size: int, limit: int) -> str:
@@ -246,12 +255,14 @@ def _read_pdf(data: bytes, path: Path) -> str:
                 raise ReadError(path, "PDF is encrypted with a password")
             if len(reader.pages) > MAX_PDF_PAGES:
                 raise ReadError(path, f"PDF has {len(reader.pages)} pages, over the limit of {MAX_PDF_PAGES} (MAX_PDF_PAGES)")
-            pages = []
+            pages, chars = [], 0
             for number, page in enumerate(reader.pages, 1):
                 pages.append(page.extract_text() or "")
                 if len(pages[-1]) > MAX_PDF_PAGE_CHARS:
                     raise ReadError(path, f"PDF page {number} holds {len(pages[-1]):,} characters, over the limit "
                                           f"of {MAX_PDF_PAGE_CHARS:,} per page (MAX_PDF_PAGE_CHARS)")
+                chars += sum(map(len, pages[-1].split()))
+                _check_text_budget(chars, path)  # before reading the pages that follow
         except ReadError:
             raise
         except (FileNotDecryptedError, DependencyError) as exc:

@@ -254,7 +254,7 @@ def test_a_child_killed_while_its_pool_workers_run_fails_fast_and_leaves_no_orph
 ) -> None:
     settings = _settings(template, tmp_path, plans_workers=2)
     big = SAMPLE.read_text(encoding="utf-8")
-    body = "".join(big.replace("工作", f"工作{n}号") for n in range(120)).encode()  # > PARALLEL_CHARS: workers start
+    body = "".join(big.replace("工作", f"工作{n}号") for n in range(95)).encode()  # > PARALLEL_CHARS: workers start; < MAX_TEXT_CHARS
     with TestClient(create_app(settings)) as client:
         pid = _child(client)
         answers: list[Any] = []

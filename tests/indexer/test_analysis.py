@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 from typing import Any
 
-from indexer.analysis import BigramTokenizer, WordTokenizer, bigrams, segment
+import pytest
+from fastapi.testclient import TestClient
 from whoosh import fields
+
+from app.main import create_app
+from indexer import analysis, pipeline, store
+from indexer.analysis import BigramTokenizer, WordTokenizer, bigrams, segment
+from indexer.index import reader
+from indexer.pipeline import Pipeline
+from indexer.settings import get_settings
 
 from indexer.schema import SCHEMA_VERSION, WordsField, build_schema
 
@@ -99,3 +108,37 @@ _SAMPLE_CHARS = "".join(sorted(set("".join(
 @given(st.text(alphabet=st.sampled_from("0123456789-+.#&_%abcXYZ -—，。" + _SAMPLE_CHARS), max_size=40))
 def test_segment_gives_what_python_jieba_gives_on_any_text(text: str) -> None:
     assert segment(text) == _reference(text)
+
+
+def test_a_plan_past_the_word_cap_keeps_its_most_frequent_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(analysis, "MAX_PLAN_WORDS", 3)
+    found = [[("a", 0, 1), ("d", 2, 3), ("b", 4, 5)], [("c", 0, 1), ("a", 2, 3), ("e", 4, 5), ("b", 6, 7)],
+             [("c", 0, 1)], [("x", 0, 1), ("y", 2, 3), ("z", 4, 5), ("w", 6, 7)]]
+    capped = analysis.cap_plan_words([1, 1, 1, 2], found)
+    # plan 1: a 2, b 2, c 2, d 1, e 1 -> a, b, c (d and e dropped); plan 2: four words seen once -> the first three
+    assert capped == [[("a", 0, 1), ("b", 4, 5)], [("c", 0, 1), ("a", 2, 3), ("b", 6, 7)], [("c", 0, 1)],
+                      [("x", 0, 1), ("y", 2, 3), ("z", 4, 5)]]
+    assert analysis.cap_plan_words([1, 2], [found[0], found[2]]) == [found[0], found[2]]  # each plan at most 3: unchanged
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_word_cap_bounds_the_index_and_search_still_finds_every_token(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, workers: int
+) -> None:
+    """A plan of numbered lines (a distinct word each), indexed in-process and by workers: the
+    `words` field and the word sidecar hold the cap's words, and exact search still finds a rare number."""
+    monkeypatch.setattr(analysis, "MAX_PLAN_WORDS", 50)
+    monkeypatch.setattr(pipeline, "PARALLEL_CHARS", 0 if workers > 1 else pipeline.PARALLEL_CHARS)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    lines = "\n".join(f"第{k}项，落实双减。" for k in range(3000, 3400))
+    (corpus / "numbered.txt").write_text(f"某校2024年工作计划\n一、工作安排\n{lines}\n", encoding="utf-8")
+    settings = get_settings(plans_home=tmp_path / "home", plans_reload_interval=-1, plans_workers=workers)
+    assert not Pipeline(settings).index([corpus]).failed
+    with store.open_index(settings.index_dir).reader() as whoosh:
+        terms = set(whoosh.lexicon("words"))
+    assert len(terms) == 50 and "双减".encode() in terms  # the most frequent kept
+    state = reader.combined(settings.index_dir)
+    assert len({w for i in range(state.size) for w in state.words(i)}) <= 50
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/api/search", params={"q": "第3217项"}).json()["total"] == 1

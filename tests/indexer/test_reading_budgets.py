@@ -16,6 +16,7 @@ from types import FrameType
 from typing import Any
 
 import pytest
+from pypdf import PageObject
 
 from indexer import reading
 from indexer.errors import ReadError
@@ -98,6 +99,34 @@ def test_pdf_budgets_name_their_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reading, "MAX_PDF_PAGE_CHARS", 5)
     with pytest.raises(ReadError, match=r"PDF page 1 holds .* per page \(MAX_PDF_PAGE_CHARS\)"):
         read_bytes(data, name="dense.pdf")
+
+
+
+def test_a_file_past_the_text_budget_is_refused_and_spaces_do_not_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reading, "MAX_TEXT_CHARS", 1000)
+    head = "某校2024年工作计划\n"
+    at_limit = head + "计" * (1000 - len(head) + 1)  # the newline is a space
+    assert read_bytes(at_limit.encode(), name="full.txt").text == at_limit
+    assert read_bytes((at_limit + " \u3000\n" * 5000).encode(), name="spaced.txt")
+    with pytest.raises(ReadError, match=r"over 1,000 characters of text \(MAX_TEXT_CHARS\)"):
+        read_bytes((at_limit + "划").encode(), name="over.txt")
+    with pytest.raises(ReadError, match="MAX_TEXT_CHARS"):
+        read_bytes(_page("<p>" + at_limit + "划</p>"), name="over.html")
+
+
+def test_a_pdf_past_the_text_budget_stops_reading_at_the_page_that_crosses_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    pdf = pdf_document(["某校工作计划", "坚持立德树人。"])
+    for page in range(2, 6):
+        pdf.add_page()
+        pdf.multi_cell(0, 6, f"第{page}页的内容。" * 10)
+    data = bytes(pdf.output())
+    read: list[int] = []
+    extract = PageObject.extract_text
+    monkeypatch.setattr(PageObject, "extract_text", lambda self, *a, **k: read.append(1) or extract(self, *a, **k))
+    monkeypatch.setattr(reading, "MAX_TEXT_CHARS", 100)
+    with pytest.raises(ReadError, match="MAX_TEXT_CHARS"):
+        read_bytes(data, name="long.pdf")
+    assert len(read) == 3  # 13 + 70 characters, then 153 on page 3: pages 4 and 5 are never read
 
 
 # -- undecodable bytes ------------------------------------------------------------------------------
