@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ import numpy as np
 from app.commitments import commitments, quantified_of
 from app.distinctive import STATISTIC, theme_words
 from app.memory import gc_paused
+from app.priority import give_way, in_background
 from app.mentions import Mentions, countable, mention_counts, split_filters
 from app.search import evaluate, passage_view, plan_summary, score
 from app.selection import clean_filters, select_plans
@@ -118,6 +119,7 @@ def coverages(snapshot: Snapshot, hits: np.ndarray, mentions: np.ndarray, plans:
     return out
 
 
+@in_background
 @gc_paused()
 def compare(snapshot: Snapshot, theme: Theme, document_ids: Sequence[int] | None = None,
             filters: Mapping[str, str | None] | None = None, per_column: int = 0) -> dict[str, Any]:
@@ -126,6 +128,24 @@ def compare(snapshot: Snapshot, theme: Theme, document_ids: Sequence[int] | None
     `per_column` > 0 keeps each column's that many best passages (still in document order,
     the most relevant always among them); coverage always counts every matching passage.
     """
+    comparison = prepare(snapshot, theme, document_ids, filters, per_column)
+    return {**comparison.head, "columns": list(comparison.columns())}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A comparison before its columns are built: `head` is the answer but its columns, which
+    `columns()` builds one at a time (so an answer can be written out as they come)."""
+
+    head: dict[str, Any]
+    columns: Callable[[], Iterator[dict[str, Any]]]
+
+
+@in_background
+@gc_paused()
+def prepare(snapshot: Snapshot, theme: Theme, document_ids: Sequence[int] | None = None,
+            filters: Mapping[str, str | None] | None = None, per_column: int = 0) -> Comparison:
+    """What every column needs (the theme's passages, scores, mentions, distinctive terms, coverage)."""
     filters = clean_filters(filters or {})
     plans = plan_selection(snapshot, theme, document_ids, filters)
     hits = theme_passages(snapshot, theme)
@@ -141,18 +161,22 @@ def compare(snapshot: Snapshot, theme: Theme, document_ids: Sequence[int] | None
     covered = coverages(snapshot, hits, mentions.counts, plans)
     rows = _Rows(snapshot, hits, scores, mentions)
     heading_list = headings.tolist()
-    columns = [_column(snapshot, p, rows, by_plan[p], needles, terms.get(p, []), per_column, cover,
-                       heading_list[heading_slices[p]])
-               for p, cover in zip(plans, covered)]
-    return {
+
+    def columns() -> Iterator[dict[str, Any]]:
+        for p, cover in zip(plans, covered):
+            give_way()
+            yield _column(snapshot, p, rows, by_plan[p], needles, terms.get(p, []), per_column, cover,
+                          heading_list[heading_slices[p]])
+
+    head = {
         "theme": theme.describe(),
         "filters": filters,
-        "documents": len(columns),
+        "documents": len(plans),
         "mentioning": len(mentioning),
         "statistic": STATISTIC,
         "shared_terms": words.shared(),
-        "columns": columns,
     }
+    return Comparison(head, columns)
 
 
 class _Rows:
@@ -230,6 +254,7 @@ def _is_title(snapshot: Snapshot, plan: int, i: int) -> bool:
     return i == snapshot.plan_first[plan] and len(section) == 1 and bool(title) and title.startswith(section[0].rstrip("…"))
 
 
+@in_background
 @gc_paused()
 def matrix(snapshot: Snapshot, themes: Sequence[Theme], document_ids: Sequence[int] | None = None,
            filters: Mapping[str, str | None] | None = None) -> dict[str, Any]:
@@ -238,6 +263,7 @@ def matrix(snapshot: Snapshot, themes: Sequence[Theme], document_ids: Sequence[i
     plans = select_plans(snapshot, document_ids, filters)  # a theme's own filters never narrow the matrix's plans
     rows = []
     for theme in themes:
+        give_way()
         hits, counted = theme_counts(snapshot, theme).within(snapshot, plans)
         cells = [{"document_id": snapshot.plans[p]["id"], **cover}
                  for p, cover in zip(plans, coverages(snapshot, hits, counted, plans))]

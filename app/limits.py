@@ -19,6 +19,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.compare import plan_selection, plan_slices, theme_passages
+from app.priority import searching
 from app.selection import clean_filters
 from app.snapshot import Snapshot
 from app.themes import Theme
@@ -66,6 +67,19 @@ def file_slot(request: Request) -> Iterator[None]:
 
 
 HeavyFile = Annotated[None, Depends(file_slot, scope="request")]
+
+
+def search_first(request: Request) -> Iterator[None]:
+    """A dependency marking a search as running until it is answered: heavy work gives way to
+    it meanwhile (app.priority). A download (`format=csv|xlsx`) is heavy work itself: unmarked."""
+    if request.query_params.get("format", "json") != "json":
+        yield
+        return
+    with searching():
+        yield
+
+
+SearchFirst = Annotated[None, Depends(search_first, scope="request")]
 
 
 def comparison_passages(snapshot: Snapshot, theme: Theme, document_ids: Sequence[int] | None,

@@ -24,6 +24,7 @@ from app.security import SecurityHeaders, redact_access_log
 from app.routes import compare as compare_routes
 from app.routes import compare_pages
 from app.routes import suggest as suggest_routes
+from app.search import warm
 from app.searcher import SearcherHolder
 from app.snapshot import SnapshotHolder
 from app.themes import load_themes
@@ -95,7 +96,7 @@ def _holder(settings: Settings) -> SearcherHolder:
     """The searcher backend PLANS_SEARCH_BACKEND names (`app.searcher`)."""
     if settings.plans_search_backend == "postgres":
         return PgSnapshotHolder(settings.search_read_url, reload_interval=settings.plans_reload_interval)
-    return SnapshotHolder(settings.index_dir, reload_interval=settings.plans_reload_interval)  # type: ignore[return-value]
+    return SnapshotHolder(settings.index_dir, reload_interval=settings.plans_reload_interval, warm=warm)  # type: ignore[return-value]
 
 
 def _error(

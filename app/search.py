@@ -89,6 +89,16 @@ def plan_mask(snapshot: Snapshot, node: Filter) -> np.ndarray:
     return _plan_mask(snapshot, node)
 
 
+def warm(snapshot: Snapshot) -> None:
+    """Compute what every search of a generation needs once (which passages can be hits, facet
+    codes, filter values) when it is loaded, so that its first search does not pay for them."""
+    countable(snapshot)
+    for facet in FACET_CLASSES.values():
+        facet.codes(snapshot)
+    for name in ("school", "region", "level"):
+        _filter_values(snapshot, name)
+
+
 def _filter_values(snapshot: Snapshot, name: str) -> list[str]:
     """Per plan, the normalised text a `name:` filter looks in (its fields joined by a newline,
     which no normalised filter value contains); computed once per snapshot."""

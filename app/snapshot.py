@@ -330,14 +330,16 @@ class SnapshotHolder:
     """
 
     def __init__(
-        self, directory: Path, *, reload_interval: float = 1.0, load: Callable[[Path], Snapshot] | None = None
+        self, directory: Path, *, reload_interval: float = 1.0, load: Callable[[Path], Snapshot] | None = None,
+        warm: Callable[[Snapshot], object] | None = None,
     ) -> None:
         self.directory = directory
         self.reload_interval = reload_interval
         self._verified: set[str] = set()  # segments whose checksums this process has checked
         # how a generation is loaded (tests pass a slow one to provoke races)
         self._load = load or (lambda where: Snapshot(where, verified=self._verified))
-        self._current = self._load(directory)
+        self._warm = warm  # what every snapshot computes before it serves (app.search.warm)
+        self._current = self._loaded()
         self._failed: tuple[tuple[int, int], str] | None = None  # the newest key that would not load, and why
         newest = self._newest()
         if newest is not None and newest != self._current.key:  # refused at start: its problems say why
@@ -400,4 +402,10 @@ class SnapshotHolder:
         # for a moment two generations are held: the old one without its caches, from the smallest heap
         self._current.release_caches()
         trim()
-        return self._load(self.directory)
+        return self._loaded()
+
+    def _loaded(self) -> Snapshot:
+        snapshot = self._load(self.directory)
+        if self._warm is not None:
+            self._warm(snapshot)
+        return snapshot

@@ -43,6 +43,7 @@ def main() -> None:
     server = Server(home, args.var / "heavy.log", warm=False)
     statuses: Counter[str] = Counter()
     latencies: list[float] = []
+    slowest: list[tuple[float, int, str]] = []  # (ms, the search's number in the run, query)
     stop = time.monotonic() + args.seconds
     lock = threading.Lock()
 
@@ -65,6 +66,7 @@ def main() -> None:
                 started = time.perf_counter()
                 response = client.get("/api/search", params={"q": SEARCHES[k % len(SEARCHES)]})
                 latencies.append((time.perf_counter() - started) * 1000)
+                slowest.append((latencies[-1], k, SEARCHES[k % len(SEARCHES)]))
                 assert response.status_code == 200, response.text
                 k += 1
 
@@ -84,6 +86,7 @@ def main() -> None:
               f"answers {dict(statuses)}")
         print(f"searches meanwhile: {len(ordered)}, median {statistics.median(ordered):.0f} ms, "
               f"p95 {ordered[int(0.95 * (len(ordered) - 1))]:.0f} ms, max {ordered[-1]:.0f} ms")
+        print("slowest searches (ms, number, query):", ", ".join(f"{ms:.0f} #{k} {q}" for ms, k, q in sorted(slowest)[-5:][::-1]))
         print(f"server RSS: {before:.0f} MB before, peak {peak} MB, {after:.0f} MB after")
     finally:
         server.stop()

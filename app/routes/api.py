@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from app import models
 from app.documents import DOCUMENT_SORTS, DocumentQuery, get_document, list_documents
 from app.export import content_disposition
-from app.limits import HeavyFile
+from app.limits import HeavyFile, SearchFirst
 from app.render import Table, renderer
 from app.search import MATCHES, SORTS, SearchRequest, search
 from app.search_export import documents_table, search_table
@@ -51,6 +51,7 @@ def _all_values(request: Request, name: str) -> str | None:
 @router.get("/api/search", response_model=models.SearchResult, responses=FILES, summary="Search passages, grouped by plan")
 def api_search(
     _heavy: HeavyFile,
+    _first: SearchFirst,
     request: Request,
     snapshot: SnapshotDep,
     q: Annotated[str, Query(description="The query (see the README): terms, \"phrases\", OR (or, |), NOT/-/－, () or （）, school: year: region: level:.")],

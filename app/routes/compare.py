@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import numpy as np
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
 from app import models
 from app.memory import trim
-from app.compare import compare, matrix
+from app.priority import background_steps
+from app.compare import Comparison, compare, matrix, prepare
 from app.compare_summary import ORDERS, SORTS, summary
 from app.selection import clean_filters, parse_documents, select_plans
 from app.compare_export import compare_workbook, matrix_workbook
@@ -51,7 +54,8 @@ def api_themes(themes: ThemesDep) -> dict[str, Any]:
 @router.get("/api/compare", response_model=models.Comparison, responses=FILES, summary="How each plan treats one theme",
             description="Past PLANS_MAX_ANSWER_PASSAGES passages (counted before the answer is built) a 400 "
                         "`answer_too_large` says how to narrow it (per_column, documents, filters); past "
-                        "PLANS_HEAVY_REQUESTS comparisons, matrices and exports at once, a 503 with Retry-After.")
+                        "PLANS_HEAVY_REQUESTS comparisons, matrices and exports at once, a 503 with Retry-After. "
+                        "The JSON is streamed, written as its columns are built; searches running meanwhile go first.")
 def api_compare(
     _heavy: Heavy,
     request: Request,
@@ -71,12 +75,12 @@ def api_compare(
     ids, per_column = parse_documents(documents), per_column if format == "json" else 0
     check_comparison(comparison_passages(snapshot, chosen, ids, filters, per_column),
                      request.app.state.settings.plans_max_answer_passages, export=format != "json")
+    if format == "json":
+        return _streamed(prepare(snapshot, chosen, ids, filters, per_column))
     result = compare(snapshot, chosen, ids, filters, per_column)
     if format == "csv":
         return _download(to_csv(COMPARE_HEADER, compare_rows(result)), CSV_TYPE, "compare", chosen.name, "csv")
-    if format == "xlsx":
-        return _download(compare_workbook(result, str(request.base_url)), XLSX_TYPE, "compare", chosen.name, "xlsx")
-    return _json(result)
+    return _download(compare_workbook(result, str(request.base_url)), XLSX_TYPE, "compare", chosen.name, "xlsx")
 
 
 @router.get("/api/compare/summary", response_model=models.CompareSummary, responses=ERRORS,
@@ -149,6 +153,29 @@ def _json(result: dict[str, Any]) -> Response:
     body = orjson.dumps(result, default=_plain)
     # glibc keeps the freed dictionaries of a large answer unless asked to hand them back
     return Response(body, media_type="application/json", background=BackgroundTask(trim) if size > LARGE else None)
+
+
+COLUMNS_PER_CHUNK = 16  # columns written per chunk of a streamed comparison
+
+
+def _streamed(comparison: Comparison) -> StreamingResponse:
+    """The comparison's JSON written as its columns are built, a few at a time: the answer
+    never sits whole in memory, and the heavy slot is held until its last byte is sent."""
+
+    def chunks() -> Iterator[bytes]:
+        head = orjson.dumps(comparison.head, default=_plain)
+        pending = [head[:-1] + b',"columns":[']
+        for n, column in enumerate(comparison.columns()):
+            pending.append((b"," if n else b"") + orjson.dumps(column, default=_plain))
+            if len(pending) >= COLUMNS_PER_CHUNK:
+                yield b"".join(pending)
+                pending = []
+        pending.append(b"]}")
+        yield b"".join(pending)
+
+    large = comparison.head["documents"] > LARGE
+    return StreamingResponse(background_steps(chunks()), media_type="application/json",
+                             background=BackgroundTask(trim) if large else None)
 
 
 def _plain(value: Any) -> Any:

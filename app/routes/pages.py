@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 
 from app.documents import DOCUMENT_SORTS, DocumentNotFound, get_document
 from app.facets import split_values
+from app.limits import SearchFirst
 from app.query import FIELD_LABELS, QueryError, parse
 from app.routes.api import SnapshotDep
 from app.routes.rendering import int_param as _int, render as _render, url as _url
@@ -209,6 +210,7 @@ Many = Annotated[list[str] | None, Query()]
 
 @router.get("/", response_class=HTMLResponse)
 def search_page(
+    _first: SearchFirst,
     request: Request,
     snapshot: SnapshotDep,
     q: str = "",

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.documents import DocumentNotFound
+from app.priority import give_way, in_background
 from app.query import QueryError
 from app.search import plan_summary
 from app.snapshot import Snapshot
@@ -100,6 +101,7 @@ def _phrases(task: str, positions: dict[str, list[int]], shared: set[str]) -> tu
     return [task[a:b] for a, b in runs], sum(b - a for a, b in runs)
 
 
+@in_background
 def echo(snapshot: Snapshot, document_id: int, theme_terms: Sequence[str] = ()) -> dict[str, Any]:
     """Each task of the bureau plan against each school plan of its region and period."""
     plan = snapshot.plan_by_id.get(document_id)
@@ -123,6 +125,7 @@ def echo(snapshot: Snapshot, document_id: int, theme_terms: Sequence[str] = ()) 
                            "section": list(snapshot.sections[t]), "text": snapshot.texts[t], "theme_terms": task_terms})
         cells = []
         for s in schools:
+            give_way()
             best: dict[str, Any] = {"document_id": snapshot.plans[s]["id"], "score": 0.0, "taken_up": False,
                                     "passage_id": None, "section": [], "text": "", "shared_phrases": [], "theme_terms": []}
             for i, text, grams in school_passages[s]:

@@ -22,6 +22,7 @@ import numpy as np
 
 from app.query import describe, positive_terms
 from app.mentions import countable
+from app.priority import give_way, in_background
 from app.search import SearchRequest, evaluate, plan_summary
 from app.snapshot import Snapshot
 
@@ -45,7 +46,9 @@ def occurrences(snapshot: Snapshot, request: SearchRequest) -> tuple[list[Occurr
     needles = sorted({t.needle for t in positive_terms(node)})
     hits = np.flatnonzero(evaluate(snapshot, node) & countable(snapshot))  # hits as everywhere (app.mentions)
     found: list[Occurrence] = []
-    for i in hits.tolist():
+    for n, i in enumerate(hits.tolist()):
+        if not n & 63:
+            give_way()
         text = snapshot.normalized[i]
         spans: set[tuple[int, int]] = set()
         for needle in needles:
@@ -83,6 +86,7 @@ def line(snapshot: Snapshot, occurrence: Occurrence, context: int) -> dict[str, 
     }
 
 
+@in_background
 def kwic(snapshot: Snapshot, request: SearchRequest, *, context: int = 20, sort: str = "plan",
          page: int = 1, size: int = 50) -> dict[str, Any]:
     """The concordance page `page` of `size` lines (size=0: every line, for exports)."""

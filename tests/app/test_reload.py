@@ -285,3 +285,13 @@ def test_the_old_generation_lets_go_of_its_caches_before_the_next_one_loads(samp
     assert seen == [(0, 0)]
     assert holder.current() is not old
     assert search(old, SearchRequest(q="劳动教育"))["total"] == search(holder.current(), SearchRequest(q="劳动教育"))["total"] > 0
+
+
+def test_every_generation_is_warmed_before_it_serves(sample_home: Settings) -> None:
+    """What the first search of a generation needs is computed when it loads (app.search.warm),
+    at start-up and at every reload, so no request pays for it."""
+    warmed = {"mentions:countable", "facet:school", "facet:year", "filter:school", "filter:region"}
+    app = create_app(get_settings(plans_home=sample_home.plans_home, plans_reload_interval=-1))
+    with TestClient(app):
+        assert warmed <= set(app.state.holder.current().derived)
+        assert warmed <= set(app.state.holder.reload_now().derived)
