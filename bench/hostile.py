@@ -105,6 +105,8 @@ def cases(scale: int) -> Iterator[tuple[str, str, Callable[[], bytes]]]:
             PLAN_HEAD + "\n".join(f"第{k}项短行" for k in range(40_000 * f))).encode()
     yield "zip of 100,000 entries", "entries.docx", lambda: zip_of_many_entries(100_000)
     yield "HTML of 1,000,000 sibling elements", "wide.html", lambda: ("<html><body>" + "<b>计划</b>" * 1_000_000 + "</body></html>").encode()
+    yield "HTML of 59,000 elements (under the cap)", "elements.html", lambda: (
+        "<html><body>" + "".join("<p>计划</p>" if k % 20 == 0 else "<b>计</b>" for k in range(59_000)) + "</body></html>").encode()
     yield "PDF of 3,000 pages", "pages.pdf", lambda: pdf([pdf_line(f"page {k} plan") for k in range(3000)])
     rng = random.Random(1)
     yield "txt of 499,000 random 汉字 (under the cap)", "random.txt", lambda: (

@@ -1,8 +1,9 @@
 """The per-file time budget (PLANS_FILE_TIMEOUT): a file that overruns it fails alone, the batch
 goes on, its reading process is killed, and the same bytes are not read again with that budget.
 
-The slow input is real: a plan of about three million characters, which reading, cleaning and
-splitting cannot get through in the tiny budget the tests set, beside a short plan that can.
+The slow input is real: an HTML page of just under MAX_HTML_ELEMENTS elements, which reading
+cannot get through in the tiny budget the tests set (parsing and weighing an element costs tens
+of microseconds), beside a short plan that can.
 """
 
 from __future__ import annotations
@@ -15,20 +16,21 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
+from indexer import reading
 from indexer.pipeline import Pipeline
 from indexer.settings import DATA_DIR, Settings, get_settings
 from tests.conftest import writable_home
 
-BUDGET = 1.5  # seconds: the short plan needs milliseconds, the long one several seconds
+BUDGET = 1.5  # seconds: the short plan needs milliseconds, the long page several seconds
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 SAMPLE = sorted((DATA_DIR / "corpus").glob("*.txt"))[3]
 
 
 def _long_plan() -> bytes:
-    text = SAMPLE.read_text(encoding="utf-8")
-    parts = [text.replace("工作", f"第{n}项工作") for n in range(3_000_000 // len(text) + 1)]
-    return "\n".join(parts).encode()
+    lines = SAMPLE.read_text(encoding="utf-8").split("\n")
+    elements = [f"<p>{lines[n % len(lines)]}</p>" if n % 20 == 0 else "<b>计</b>" for n in range(reading.MAX_HTML_ELEMENTS - 100)]
+    return ("<html><body>" + "".join(elements) + "</body></html>").encode()
 
 
 @pytest.fixture(scope="module")
@@ -56,22 +58,22 @@ def _children() -> set[int]:
 def test_a_file_past_the_budget_fails_alone_and_the_batch_goes_on(tmp_path: Path, long_plan: bytes) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    (corpus / "a-long.txt").write_bytes(long_plan)
+    (corpus / "a-long.html").write_bytes(long_plan)
     (corpus / "b-short.txt").write_bytes(_short_plan("短计划标记"))
     settings = get_settings(plans_home=tmp_path / "home", plans_workers=1, plans_file_timeout=BUDGET)
     before = _children()
     report = Pipeline(settings).index([corpus])
     outcomes = {Path(o.source).name: o for o in report.outcomes}
-    assert outcomes["a-long.txt"].status == "failed"
-    assert f"longer than {BUDGET:g} s" in (outcomes["a-long.txt"].reason or "")
-    assert "PLANS_FILE_TIMEOUT" in (outcomes["a-long.txt"].reason or "")
+    assert outcomes["a-long.html"].status == "failed"
+    assert f"longer than {BUDGET:g} s" in (outcomes["a-long.html"].reason or "")
+    assert "PLANS_FILE_TIMEOUT" in (outcomes["a-long.html"].reason or "")
     assert outcomes["b-short.txt"].status == "added"  # read after the long one, by a fresh reading process
     assert _children() <= before  # the reading processes are gone, the killed one reaped
 
     again = Pipeline(settings).index([corpus])
     retried = {Path(o.source).name: o for o in again.outcomes}
-    assert retried["a-long.txt"].status == "failed"
-    assert "not read again" in (retried["a-long.txt"].reason or "")
+    assert retried["a-long.html"].status == "failed"
+    assert "not read again" in (retried["a-long.html"].reason or "")
     assert retried["b-short.txt"].status == "unchanged"
 
 
@@ -94,10 +96,10 @@ def test_an_upload_past_the_budget_is_a_422_and_the_same_bytes_are_refused_after
     budget_client: tuple[TestClient, Settings], long_plan: bytes
 ) -> None:
     client, settings = budget_client
-    first = client.post("/api/documents", files={"file": ("long.txt", long_plan)}, headers=AUTH)
+    first = client.post("/api/documents", files={"file": ("long.html", long_plan)}, headers=AUTH)
     assert first.status_code == 422, first.text
     assert f"longer than {BUDGET:g} s" in first.json()["message"]
-    again = client.post("/api/documents", files={"file": ("long-again.txt", long_plan)}, headers=AUTH)
+    again = client.post("/api/documents", files={"file": ("long-again.html", long_plan)}, headers=AUTH)
     assert again.status_code == 422, again.text
     assert "not read again" in again.json()["message"]
     assert not [p for p in settings.uploads_dir.rglob("*") if p.is_file()]  # no saved copy kept

@@ -199,11 +199,16 @@ def home(tmp_path: Path) -> Iterator[tuple[Settings, Path, Reader]]:
 def _kill_when(settings: Settings, corpus: Path, moment: Callable[[], bool], label: str) -> str:
     """Start an indexer, SIGKILL it as soon as `moment()` holds; describe the state it was killed in."""
     process = _indexer(settings, "index", str(corpus), PLANS_BATCH_PLANS=str(BATCH))
-    deadline = time.monotonic() + 60
-    while not moment():
+    deadline = time.monotonic() + 120
+    while True:
+        # stopped while it is looked at: a moment is never missed because looking took longer than it lasted
+        process.send_signal(signal.SIGSTOP)
+        if moment():
+            break
+        process.send_signal(signal.SIGCONT)
         assert process.poll() is None, f"{label}: the indexer finished before the moment came: {process.communicate()}"
         assert time.monotonic() < deadline, f"{label}: the moment never came"
-        time.sleep(0.005)
+        time.sleep(0.002)
     state = f"{label}: generation {_generation(settings)}, {_pending(settings)} pending, writer open {_writer_open(settings)}"
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=30)
