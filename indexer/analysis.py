@@ -113,6 +113,9 @@ def cap_plan_words(plan_ids: Sequence[int], found: list[list[tuple[str, int, int
         end = start
         while end < len(found) and plan_ids[end] == plan_ids[start]:
             end += 1
+        if sum(map(len, found[start:end])) <= MAX_PLAN_WORDS:  # fewer words than the cap: nothing to count
+            start = end
+            continue
         counts = Counter(word for passage in found[start:end] for word, _, _ in passage)
         if len(counts) > MAX_PLAN_WORDS:
             kept = {word for word, _ in counts.most_common(MAX_PLAN_WORDS)}
