@@ -12,7 +12,7 @@ from whoosh.system import pack_uint
 
 from indexer.analysis import Segmented, WordTokenizer, segment
 
-SCHEMA_VERSION = 4  # 4: a sidecar per Whoosh segment (indexer/index/); 3: a whole gen-N folder per commit
+SCHEMA_VERSION = 5  # 5: passage text and words in the sidecars only; 4: a sidecar per Whoosh segment; 3: gen-N folders
 PASSAGE, PLAN = "passage", "plan"
 
 
@@ -45,12 +45,14 @@ class WordsField(fields.TEXT):  # type: ignore[misc]
 
 
 def build_schema() -> PlansSchema:
-    """Passage documents (jieba words indexed, the rest stored) and one plan document per plan.
+    """Passage documents (jieba words indexed, their place stored) and one plan document per plan.
 
     The index is self-contained for serving: a reader sees one committed generation, so the
     server never mixes two states of the catalog. The character and bigram postings the
     server matches with are not Whoosh fields: each segment's sidecar holds them
-    (`indexer.index`; version 2 had a `grams` field Whoosh wrote 20x slower).
+    (`indexer.index`; version 2 had a `grams` field Whoosh wrote 20x slower), and the
+    passages' text and words too. Whoosh stores neither (`WHOOSH_FIELDS`): for serving, a
+    passage's text is kept once, in its sidecar, and the catalog holds it for rebuilding.
     """
     schema = PlansSchema(
         kind=fields.ID(stored=True),
@@ -61,10 +63,11 @@ def build_schema() -> PlansSchema:
         end=fields.STORED(),
         rank=fields.STORED(),
         section=fields.STORED(),
-        text=fields.STORED(),
-        tokens=fields.STORED(),
         meta=fields.STORED(),
         words=WordsField(analyzer=WordTokenizer(), phrase=False),
     )
     schema.version = SCHEMA_VERSION
     return schema
+
+
+WHOOSH_FIELDS = frozenset(build_schema().names())  # what a document gives Whoosh; the rest is the sidecar's

@@ -28,7 +28,7 @@ from indexer.errors import CorruptIndexError, IndexMissingError, SchemaVersionEr
 from indexer.index import files, reader
 from indexer.index import segment as segment_state
 from indexer.index.postings import Postings
-from indexer.schema import PASSAGE, PLAN, SCHEMA_VERSION, build_schema
+from indexer.schema import PASSAGE, PLAN, SCHEMA_VERSION, WHOOSH_FIELDS, build_schema
 
 INDEX_NAME = "plans"
 
@@ -107,6 +107,11 @@ def passage_document(plan_id: int, passage: Any, words: Any, tokens: str | None 
     if words is not None:
         document["words"] = words
     return document
+
+
+def _for_whoosh(document: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a document Whoosh keeps (its text and tokens go to the sidecar only)."""
+    return {name: value for name, value in document.items() if name in WHOOSH_FIELDS}
 
 
 def plan_document(plan_id: int, metadata: dict[str, Any]) -> dict[str, Any]:
@@ -211,7 +216,7 @@ def stage(directory: Path, documents: Iterable[dict[str, Any]],
     writer = _Writer(ix, limitmb=128)
     documents = list(documents)
     for document in documents:
-        writer.add_document(**document)
+        writer.add_document(**_for_whoosh(document))
     writer.commit(merge=False)
     if not documents:
         shutil.rmtree(where, ignore_errors=True)
@@ -263,7 +268,7 @@ def write(
         added = segment_state.from_documents(add)
         writer.pending = segment_state.combine([*inputs, added])
         for document in add:
-            writer.add_document(**document)
+            writer.add_document(**_for_whoosh(document))
         segments = [_move_in(item, directory) for item in staged]
     except CorruptIndexError as exc:
         writer.cancel()

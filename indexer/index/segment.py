@@ -187,11 +187,6 @@ def _word_table(tokens: list[str], vocabulary: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def from_whoosh(reader: Any) -> State:
-    """The state of the generation `reader` sees, from its stored documents (the slow path)."""
-    return from_documents(fields for _, fields in reader.iter_docs())
-
-
 def apply(previous: State, *, delete: Iterable[int], add: Iterable[dict[str, Any]],
           postings: Sequence[Postings] | None = None) -> State:
     """`previous` without the plans in `delete` (and without those re-added), plus `add`

@@ -13,12 +13,14 @@ from hypothesis import given, settings as hypothesis_settings, strategies as st
 from app.search import SearchRequest, search
 from app.snapshot import Snapshot
 from indexer import generation, store
+from indexer.analysis import segment
 from indexer.cleaning import normalize
 from indexer.errors import CorruptIndexError, SchemaVersionError
 from indexer.generation import CHAR_BITS, SATURATED, State
 from indexer.index import files as sidecars
 from indexer.index import postings, reader
 from indexer.pipeline import Pipeline
+from indexer.schema import WHOOSH_FIELDS
 from indexer.settings import Settings, get_settings
 from tests.conftest import SAMPLES, catalog_passages
 
@@ -66,8 +68,25 @@ def _saved(settings: Settings) -> State:
 
 
 def _rebuilt(settings: Settings) -> State:
-    with store.open_index(settings.index_dir).reader() as reader:
-        return generation.from_whoosh(reader)
+    """The state rebuilt from scratch: Whoosh's live documents in its order, each passage's text
+    from the catalog (the source of truth; Whoosh stores no text) and its words from jieba."""
+    text_of = {passage.id: passage.text for _, passage in catalog_passages(settings)}
+    documents = []
+    with store.open_index(settings.index_dir).reader() as whoosh:
+        for _, fields in whoosh.iter_docs():
+            if fields["kind"] == "passage":
+                text = text_of[fields["pid"]]
+                fields = {**fields, "text": text, "tokens": " ".join(word for word, _, _ in segment(text))}
+            documents.append(fields)
+    return generation.from_documents(documents)
+
+
+def test_whoosh_stores_no_passage_text(sample_home: Settings) -> None:
+    """A passage's text is stored once for serving, in its segment's sidecar."""
+    with store.open_index(sample_home.index_dir).reader() as whoosh:
+        stored = [fields for _, fields in whoosh.iter_docs()]
+    assert stored and all(set(fields) <= WHOOSH_FIELDS and not {"text", "tokens"} & set(fields) for fields in stored)
+    assert _saved(sample_home).texts() == [passage.text for _, passage in catalog_passages(sample_home)]
 
 
 def test_postings_of_the_samples_equal_a_scan_of_every_position(sample_home: Settings) -> None:
