@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -59,18 +61,15 @@ def search(
     """Search from the command line, grouped by plan."""
     from app.search import SearchRequest
     from app.search import search as run_search
-    from app.snapshot import Snapshot
 
     if match not in ("exact", "loose"):
         fail("--match must be exact or loose")
     request = SearchRequest(q=query, size=size, per_group=per_group, match=match)
-    try:
+    with _searcher() as searcher:
         if fmt is not None:
-            _export_search(Snapshot(current_settings().index_dir), request, fmt, output)
+            _export_search(searcher, request, fmt, output)
             return
-        result = run_search(Snapshot(current_settings().index_dir), request)
-    except PlansError as exc:
-        fail(str(exc))
+        result = run_search(searcher, request)
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
@@ -168,16 +167,30 @@ def matrix(
 def _theme_result(choose: Any, run: Any, documents: str | None) -> tuple[Any, dict[str, Any]]:
     """Resolve the theme(s) in the dictionary and run compare or matrix on the current index."""
     from app.selection import parse_documents
-    from app.snapshot import Snapshot
     from app.themes import load_themes
 
     settings = current_settings()
-    try:
+    with _searcher() as searcher:
         chosen = choose(load_themes(settings.plans_themes))
-        return chosen, run(Snapshot(settings.index_dir), chosen, parse_documents(documents))
-    except PlansError as exc:
+        return chosen, run(searcher, chosen, parse_documents(documents))
+
+
+@contextmanager
+def _searcher() -> Iterator[Any]:
+    """The current searcher of the backend PLANS_SEARCH_BACKEND names, as the server opens it
+    (without its reopen thread); a plans error or an unreachable database is a one-line error."""
+    from app.main import searcher_holder
+    from app.pg_search import DatabaseUnavailable
+
+    holder = None
+    try:
+        holder = searcher_holder(current_settings().model_copy(update={"plans_reload_interval": -1}))
+        yield holder.current()
+    except (PlansError, DatabaseUnavailable) as exc:
         fail(str(exc))
-        raise  # unreachable: fail() exits
+    finally:
+        if holder is not None:
+            holder.close()
 
 
 def _check_format(fmt: str) -> None:

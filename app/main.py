@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         redact_access_log()  # here, after uvicorn has configured its loggers
-        app.state.holder = _holder(settings)
+        app.state.holder = searcher_holder(settings)
         app.state.themes = load_themes(settings.plans_themes)  # a bad dictionary stops start-up, naming the entry
         app.state.indexer = IndexerChild(settings)
         if settings.plans_admin_token:
@@ -92,8 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _holder(settings: Settings) -> SearcherHolder:
-    """The searcher backend PLANS_SEARCH_BACKEND names (`app.searcher`)."""
+def searcher_holder(settings: Settings) -> SearcherHolder:
+    """The searcher backend PLANS_SEARCH_BACKEND names (`app.searcher`), for the server and the CLI."""
     if settings.plans_search_backend == "postgres":
         return PgSnapshotHolder(settings.search_read_url, reload_interval=settings.plans_reload_interval)
     return SnapshotHolder(settings.index_dir, reload_interval=settings.plans_reload_interval, warm=warm)  # type: ignore[return-value]

@@ -4,6 +4,7 @@ database that goes away and comes back, migrations, and reads from a streaming s
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
@@ -210,3 +211,26 @@ def test_a_server_refuses_a_database_of_another_revision_by_name(pg_cluster: Clu
     with pytest.raises(pg_index.UnknownRevision, match="'0001_catalog'"):
         with TestClient(create_app(settings)):
             pass
+
+
+def test_the_cli_searches_the_backend_the_settings_name(postgres_sample_home: Settings, postgres_client: TestClient,
+                                                         pg_cluster: Cluster) -> None:
+    """`plans search` with PLANS_SEARCH_BACKEND=postgres answers from the database, as the API does,
+    and a stopped database is a one-line error, not a traceback."""
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    empty = postgres_sample_home.plans_home.parent / "no-index-here"  # nothing on disk: the answer must come from PostgreSQL
+    env = {"PLANS_HOME": str(empty), "PLANS_SEARCH_BACKEND": "postgres", "DATABASE_URL": postgres_sample_home.database_url or ""}
+    for q in ("劳动教育", "德"):
+        result = CliRunner().invoke(cli, ["search", q, "--json", "--size", "100", "--per-group", "0"], env=env)
+        assert result.exit_code == 0, result.output
+        answer, api = json.loads(result.stdout), _search(postgres_client, q)
+        assert (answer["total"], _ids(answer)) == (api["total"], _ids(api)) and api["total"] > 0
+    pg_cluster.stop()
+    try:
+        down = CliRunner().invoke(cli, ["search", "劳动教育"], env=env)
+    finally:
+        pg_cluster.start()
+    assert down.exit_code == 2 and down.stderr.startswith("error: ") and "Traceback" not in down.output
