@@ -87,6 +87,18 @@ def write_batch(session: Session, plan_ids: Sequence[int], documents: Iterable[d
         )
 
 
+ANALYZE_PLANS = 50  # plans a run changes past which it refreshes the planner's statistics at its end
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """ANALYZE the search table: the planner then prices `grams @> …` by how common each
+    character or bigram is (most-common-element statistics) instead of a default guess, and
+    chooses the GIN index for a rare one. Smaller changes are left to autovacuum's analyze."""
+    with engine.connect() as connection:
+        connection.execute(text("ANALYZE search_passages"))
+        connection.commit()
+
+
 def unsearchable_plan_ids(session: Session) -> set[int]:
     """Plans the catalog has whose passages the search tables lack (indexed before the backend was on)."""
     return set(session.scalars(text(

@@ -92,6 +92,7 @@ class Pipeline:
                 self._recover(engine, ix)  # writes the renamed (pending) plans to the index
             store.discard_staged(store.folder(ix))  # the empty staging folder
             bar.close()
+            self._refresh_statistics(engine, report)
             engine.dispose()
         return report
 
@@ -159,6 +160,7 @@ class Pipeline:
                 self._write_overlapped(engine, ix, jobs())
             store.discard_staged(store.folder(ix))  # the empty staging folder
             bar.close()
+            self._refresh_statistics(engine, report)
             old = target.with_name(target.name + ".old")
             shutil.rmtree(old, ignore_errors=True)
             if target.exists():
@@ -169,6 +171,11 @@ class Pipeline:
         return report
 
     # -- steps -------------------------------------------------------------------------
+
+    def _refresh_statistics(self, engine: Engine, report: IndexReport) -> None:
+        changed = sum(report.count(status) for status in ("added", "replaced", "removed"))
+        if self._postgres and changed >= pg_index.ANALYZE_PLANS:
+            pg_index.refresh_statistics(engine)
 
     def _workers(self, ix: Any) -> Workers:
         return Workers(self.settings.plans_workers, store.folder(ix), parallel_chars=PARALLEL_CHARS)

@@ -234,3 +234,32 @@ def test_the_cli_searches_the_backend_the_settings_name(postgres_sample_home: Se
     finally:
         pg_cluster.start()
     assert down.exit_code == 2 and down.stderr.startswith("error: ") and "Traceback" not in down.output
+
+
+def _analyzed(settings: Settings) -> tuple[bool, bool]:
+    """(ANALYZE run by the indexer, most-common-element statistics of `grams` present)."""
+    engine = read_engine(settings.search_read_url)
+    try:
+        with engine.connect() as connection:
+            manual = connection.execute(text(
+                "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'search_passages'")).scalar()
+            elements = connection.execute(text(
+                "SELECT count(*) FROM pg_stats WHERE tablename = 'search_passages' AND attname = 'grams' "
+                "AND most_common_elems IS NOT NULL")).scalar()
+            return bool(manual), bool(elements)
+    finally:
+        engine.dispose()
+
+
+def test_a_large_run_leaves_the_planner_statistics_of_every_gram(pg_cluster: Cluster, tmp_path: Path) -> None:
+    """Past ANALYZE_PLANS changed plans a run ANALYZEs the search table, so `grams @>` is priced
+    by how common each gram is; a small run (an upload) leaves that to autovacuum's analyze."""
+    small = pg_home(pg_cluster, tmp_path / "small", "stats_small")
+    assert not _analyzed(small)[0]
+    corpus = tmp_path / "many"
+    corpus.mkdir()
+    for k in range(pg_index.ANALYZE_PLANS):
+        (corpus / f"plan_{k:03d}.txt").write_text(
+            f"第{k}小学2024年工作计划\n一、劳动教育\n劳动教育每周一次，第{k}项。\n二、课后服务\n课后服务覆盖全体学生。\n", encoding="utf-8")
+    large = pg_home(pg_cluster, tmp_path / "large", "stats_large", corpus)
+    assert _analyzed(large) == (True, True)
