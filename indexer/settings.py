@@ -71,8 +71,8 @@ class Settings(BaseSettings):
         description="Most passages one comparison (ten times as many cells one matrix) may hold; a larger one is a 400 saying how to narrow it.",
     )
     plans_file_timeout: float = Field(
-        default=60.0, ge=0,
-        description="Seconds one file may take to be read, cleaned and split; past it that file fails alone and is not read again "
+        default=15.0, ge=0,
+        description="Seconds one file may take to be read, cleaned and split (an upload then answers within about 20 s); past it that file fails alone and is not read again "
         "(the same bytes are refused until this setting changes). 0: no budget.",
     )
     plans_indexer_idle: float = Field(
