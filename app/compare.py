@@ -187,7 +187,12 @@ class _Rows:
         self.scores = scores
         self.indices, self.score_list = hits.tolist(), scores.tolist()
         self.counts, self.held, self.spans = mentions.counts.tolist(), mentions.held, mentions.spans
-        self.quantified = [k for k, i in enumerate(self.indices) if quantified_of(snapshot, i)]
+        self.quantified = []
+        for k, i in enumerate(self.indices):
+            if not k & 63:
+                give_way()  # the first comparison of a generation reads every passage's sentences here
+            if quantified_of(snapshot, i):
+                self.quantified.append(k)
 
     @staticmethod
     def within(rows: list[int], where: slice) -> list[int]:
