@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from tqdm import tqdm
 
 from indexer import pg_index, store
+from indexer.index import writer
 from indexer.catalog import (
     DELETING, INDEXED, PENDING, Passage, Plan, create_catalog_engine, init_catalog, reserve_ids, session_scope,
 )
@@ -57,7 +58,7 @@ class Pipeline:
         with indexer_lock(self.settings.plans_home, wait=self.lock_wait):
             engine = self._engine()
             ix = self._open_index()
-            store.discard_staged(self.settings.index_dir)  # a killed run's uncommitted segments
+            writer.discard_staged(self.settings.index_dir)  # a killed run's uncommitted segments
             self._recover(engine, ix)
             files = list(collect(roots, report))
             if prune:
@@ -90,7 +91,7 @@ class Pipeline:
                 renamed = self._schools.rename_older(session)
             if renamed:
                 self._recover(engine, ix)  # writes the renamed (pending) plans to the index
-            store.discard_staged(store.folder(ix))  # the empty staging folder
+            writer.discard_staged(store.folder(ix))  # the empty staging folder
             bar.close()
             self._refresh_statistics(engine, report)
             engine.dispose()
@@ -158,7 +159,7 @@ class Pipeline:
                         bar.update(len(batch))
 
                 self._write_overlapped(engine, ix, jobs())
-            store.discard_staged(store.folder(ix))  # the empty staging folder
+            writer.discard_staged(store.folder(ix))  # the empty staging folder
             bar.close()
             self._refresh_statistics(engine, report)
             old = target.with_name(target.name + ".old")
@@ -204,7 +205,7 @@ class Pipeline:
     def _finish_deletes(self, engine: Engine, ix: Any, plan_ids: list[int]) -> None:
         """Plans marked DELETING out of the index, then out of the catalog, then their uploaded copies."""
         if in_index := sorted(set(plan_ids) & store.indexed_plan_ids(ix)):  # none: a kill came after this commit
-            store.write(ix, delete=in_index)
+            writer.write(ix, delete=in_index)
         with session_scope(engine) as session:
             sources = list(session.scalars(select(Plan.source).where(Plan.id.in_(plan_ids))))
             session.execute(delete(Passage).where(Passage.plan_id.in_(plan_ids)))
@@ -225,7 +226,7 @@ class Pipeline:
                 pending |= pg_index.unsearchable_plan_ids(session)
         indexed = store.indexed_plan_ids(ix)
         if orphans := indexed - known:
-            store.write(ix, delete=sorted(orphans))
+            writer.write(ix, delete=sorted(orphans))
         # the catalog is the source of truth: plans it has and the index lacks (an index folder
         # lost or recreated) are written again, like pending ones
         for batch in batches(sorted(pending | (known - indexed)), self.settings.plans_batch_plans):
@@ -244,7 +245,7 @@ class Pipeline:
                 report.outcomes.append(Outcome(plan.source, "removed", plan_id=plan.id))
                 session.delete(plan)
         if ids:
-            store.write(ix, delete=ids)
+            writer.write(ix, delete=ids)
 
     def _catalog(self, engine: Engine, known: dict[str, Known], prepared: list[Prepared],
                  report: IndexReport) -> _Cataloged:
@@ -336,9 +337,9 @@ class Pipeline:
         documents, staged, postings = job.documents()
         delete = job.plan_ids if job.replace else ()
         if staged:  # the workers wrote these documents into Whoosh segments already
-            store.write(ix, delete=delete, staged=staged, staged_documents=documents, postings=postings)
+            writer.write(ix, delete=delete, staged=staged, staged_documents=documents, postings=postings)
         else:
-            store.write(ix, delete=delete, add=documents)
+            writer.write(ix, delete=delete, add=documents)
         with session_scope(engine) as session:  # with the postgres backend, its search rows in the same transaction
             if self._postgres:
                 pg_index.write_batch(session, job.plan_ids, documents)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from indexer import generation, store
+from indexer.index import writer
 from indexer.analysis import Segmented, cap_plan_words, segment, segment_normalized
 from indexer.cleaning import normalize
 from indexer.memory import libc
@@ -53,7 +54,7 @@ class Workers:
     there is enough text; in this process otherwise.
 
     Each worker segments its share of a batch and writes it, with its Whoosh documents, as a
-    Whoosh segment staged under the index folder (`store.stage`); the commit that follows
+    Whoosh segment staged under the index folder (`writer.stage`); the commit that follows
     adds those segments, so the Whoosh work is spread over the cores while this process
     reads, catalogs and merges the serving state. `submit` returns at once; calling its
     result waits for the words and the staged segments (none when segmented in-process).
@@ -105,10 +106,10 @@ class Part(NamedTuple):
 
     tokens: list[str]  # each passage's words, space-separated
     normalized: list[str]  # each passage's normalised text
-    staged: store.Staged | None
+    staged: writer.Staged | None
 
 
-Documents = tuple[list[dict[str, Any]], list[store.Staged], list[generation.Postings] | None]
+Documents = tuple[list[dict[str, Any]], list[writer.Staged], list[generation.Postings] | None]
 
 
 def stage_chunk(index_dir: str, plans: list[tuple[int, dict[str, Any]]], rows: list[Row]) -> Part:
@@ -118,7 +119,7 @@ def stage_chunk(index_dir: str, plans: list[tuple[int, dict[str, Any]]], rows: l
     documents = [store.plan_document(plan_id, meta) for plan_id, meta in plans]
     documents += [store.passage_document(row.plan_id, row, Segmented(row.text, words))
                   for row, words in zip(rows, row_words(rows, normalized))]
-    staged = store.stage(Path(index_dir), documents, generation.passage_postings(normalized))
+    staged = writer.stage(Path(index_dir), documents, generation.passage_postings(normalized))
     tokens = [document["tokens"] for document in documents[len(plans):]]
     return Part(tokens, normalized, staged)
 

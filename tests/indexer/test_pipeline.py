@@ -12,6 +12,7 @@ from whoosh.filedb.filestore import FileStorage
 
 from app.snapshot import Snapshot
 from indexer import store
+from indexer.index import writer
 from app.cli import cli
 from indexer.errors import SchemaVersionError
 from indexer.pipeline import Pipeline
@@ -156,7 +157,7 @@ def test_overlapped_parallel_indexing_gives_what_serial_indexing_gives(
     # three commits of at most two plans: one segment each when serial, up to one per worker in
     # parallel (shares are cut at plan boundaries: a one-plan batch is one segment)
     assert 3 == len(store.open_index(serial.index_dir)._segments()) < len(store.open_index(parallel.index_dir)._segments()) <= 6
-    assert not (parallel.index_dir / store.STAGING).exists() or not any((parallel.index_dir / store.STAGING).iterdir())
+    assert not (parallel.index_dir / writer.STAGING).exists() or not any((parallel.index_dir / writer.STAGING).iterdir())
     assert Pipeline(parallel).reindex().count("replaced") == 5
     assert served(parallel) == served(serial)
     assert whoosh(parallel) == whoosh(serial)
