@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
@@ -12,6 +12,7 @@ from app import models
 from app.documents import DOCUMENT_SORTS, DocumentQuery, get_document, list_documents
 from app.export import content_disposition
 from app.limits import HeavyFile, SearchFirst
+from app.routes.answers import json_response
 from app.render import Table, renderer
 from app.search import MATCHES, SORTS, SearchRequest, search
 from app.search_export import documents_table, search_table
@@ -77,11 +78,12 @@ def api_search(
     result = search(snapshot, search_request)
     for name, buckets in result["facets"].items():
         selected = search_request.selections().get(name, [])
-        for bucket in buckets:
+        rest = urlencode([(k, v) for k, v in request.query_params.multi_items() if k not in (name, "page")])
+        alone, prefix = "/api/search?" + rest, "/api/search?" + rest + ("&" if rest else "") + quote_plus(name) + "="
+        for bucket in buckets:  # this search's other parameters, encoded once per facet
             values = [v for v in selected if v != bucket["value"]] if bucket["selected"] else [*selected, bucket["value"]]
-            params = [(k, v) for k, v in request.query_params.multi_items() if k not in (name, "page")]
-            bucket["toggle_url"] = "/api/search?" + urlencode(params + ([(name, ",".join(values))] if values else []))
-    return result
+            bucket["toggle_url"] = prefix + quote_plus(",".join(values)) if values else alone
+    return json_response(result)
 
 
 def download(table: Table, format: str) -> StreamingResponse:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-import numpy as np
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -20,6 +19,7 @@ from app.selection import clean_filters, parse_documents, select_plans
 from app.compare_export import compare_workbook, matrix_workbook
 from app.export import COMPARE_HEADER, CSV_TYPE, MATRIX_HEADER, XLSX_TYPE, compare_rows, content_disposition, matrix_rows, to_csv
 from app.limits import Heavy, check_comparison, check_matrix, comparison_passages
+from app.routes.answers import json_response, plain
 from app.routes.api import ERRORS, SnapshotDep
 from app.themes import ThemeBook
 
@@ -140,19 +140,15 @@ LARGE = 100  # columns (compare) or plans (matrix) past which memory is handed b
 
 
 def _json(result: dict[str, Any]) -> Response:
-    """The JSON as built, skipping FastAPI's validation against the response model: over 2,000
-    plans that doubled the time of a comparison (15 MB). The models still document the shape,
-    and tests/app/test_compare.py validates real answers against them. orjson writes the 15 MB
-    in ~20 ms where the standard library takes ~170 ms."""
+    """The answer as built (app.routes.answers); memory handed back after a large one."""
     if "columns" in result:
         size = len(result["columns"])
     elif isinstance(result.get("documents"), list):
         size = len(result["documents"])
     else:
         size = len(result.get("rows", ()))
-    body = orjson.dumps(result, default=_plain)
     # glibc keeps the freed dictionaries of a large answer unless asked to hand them back
-    return Response(body, media_type="application/json", background=BackgroundTask(trim) if size > LARGE else None)
+    return json_response(result, BackgroundTask(trim) if size > LARGE else None)
 
 
 COLUMNS_PER_CHUNK = 16  # columns written per chunk of a streamed comparison
@@ -163,10 +159,10 @@ def _streamed(comparison: Comparison) -> StreamingResponse:
     never sits whole in memory, and the heavy slot is held until its last byte is sent."""
 
     def chunks() -> Iterator[bytes]:
-        head = orjson.dumps(comparison.head, default=_plain)
+        head = orjson.dumps(comparison.head, default=plain)
         pending = [head[:-1] + b',"columns":[']
         for n, column in enumerate(comparison.columns()):
-            pending.append((b"," if n else b"") + orjson.dumps(column, default=_plain))
+            pending.append((b"," if n else b"") + orjson.dumps(column, default=plain))
             if len(pending) >= COLUMNS_PER_CHUNK:
                 yield b"".join(pending)
                 pending = []
@@ -176,13 +172,6 @@ def _streamed(comparison: Comparison) -> StreamingResponse:
     large = comparison.head["documents"] > LARGE
     return StreamingResponse(background_steps(chunks()), media_type="application/json",
                              background=BackgroundTask(trim) if large else None)
-
-
-def _plain(value: Any) -> Any:
-    """A numpy number that slipped into an answer, as the Python number it stands for."""
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def _download(body: bytes, media_type: str, kind: str, label: str, extension: str) -> Response:

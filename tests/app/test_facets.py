@@ -4,8 +4,9 @@ ANDed across, a chosen facet still listing its other values, the year facet by y
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
+import pytest
 from fastapi.testclient import TestClient
 
 
@@ -64,6 +65,23 @@ def test_toggle_urls_add_and_remove_a_value(client: TestClient) -> None:
     added = client.get(other["toggle_url"]).json()
     assert parse_qs(urlsplit(other["toggle_url"]).query)["school"] == [f"金茵,{other['value']}"]
     assert added["documents"] == 2
+
+
+@pytest.mark.parametrize("params", [
+    [("q", "劳动")],
+    [("q", "劳动 OR 教育"), ("school", "金茵"), ("school", "海王路"), ("page", "2"), ("size", "3"), ("level", "小学")],
+    [("q", "教育"), ("year", "2020-2024"), ("region", "常州 & 新北"), ("per_group", "0")],
+])
+def test_every_toggle_url_is_this_search_with_the_facet_changed(client: TestClient, params: list[tuple[str, str]]) -> None:
+    """Each toggle URL is the request's own parameters, page and the facet itself left out, plus
+    the facet's new selection: encoded as the standard library encodes the whole list."""
+    result = client.get("/api/search?" + urlencode(params)).json()
+    for name, buckets in result["facets"].items():
+        selected = [part for k, v in params if k == name for part in v.split(",")]
+        others = [(k, v) for k, v in params if k not in (name, "page")]
+        for bucket in buckets:
+            values = [v for v in selected if v != bucket["value"]] if bucket["selected"] else [*selected, bucket["value"]]
+            assert bucket["toggle_url"] == "/api/search?" + urlencode(others + ([(name, ",".join(values))] if values else []))
 
 
 def test_the_page_shows_top_values_and_more_with_a_search(client: TestClient) -> None:

@@ -236,3 +236,16 @@ def test_healthz_reports_version_and_counts(client: TestClient, sample_home: Set
     assert body["schema_version"] == SCHEMA_VERSION
     assert body["documents"] == 5
     assert body["passages"] == len(catalog_passages(sample_home))
+
+
+@pytest.mark.parametrize("params", [
+    {"q": "劳动教育"}, {"q": "德", "per_group": 0, "size": 100}, {"q": "课后服务 -质量", "school": "金茵,海王路"},
+    {"q": "教育", "sort": "year", "match": "loose", "page": 2, "size": 2}, {"q": "量子计算"},
+])
+def test_search_answers_are_exactly_the_documented_model(client: TestClient, params: dict[str, Any]) -> None:
+    """/api/search skips FastAPI's response validation for speed (app.routes.answers): every
+    answer must still be what the OpenAPI model says, no field missing and none undocumented."""
+    from app import models
+
+    answer = client.get("/api/search", params=params).json()
+    assert models.SearchResult.model_validate(answer).model_dump(mode="json") == answer
