@@ -25,7 +25,7 @@ import numpy as np
 from app.commitments import commitments, quantified_of
 from app.distinctive import STATISTIC, theme_words
 from app.memory import gc_paused
-from app.priority import give_way, in_background
+from app.priority import give_way, in_background, stepped
 from app.mentions import Mentions, countable, mention_counts, split_filters
 from app.search import evaluate, passage_view, plan_summary, score
 from app.selection import clean_filters, select_plans
@@ -187,12 +187,8 @@ class _Rows:
         self.scores = scores
         self.indices, self.score_list = hits.tolist(), scores.tolist()
         self.counts, self.held, self.spans = mentions.counts.tolist(), mentions.held, mentions.spans
-        self.quantified = []
-        for k, i in enumerate(self.indices):
-            if not k & 63:
-                give_way()  # the first comparison of a generation reads every passage's sentences here
-            if quantified_of(snapshot, i):
-                self.quantified.append(k)
+        # the first comparison of a generation reads every theme passage's sentences here
+        self.quantified = [k for k, i in stepped(enumerate(self.indices)) if quantified_of(snapshot, i)]
 
     @staticmethod
     def within(rows: list[int], where: slice) -> list[int]:

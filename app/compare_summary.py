@@ -18,7 +18,7 @@ from typing import Any
 
 from app.compare import MENTIONED, NOT_MENTIONED, coverages, plan_selection, plan_slices, prominence, theme_counts
 from app.memory import gc_paused
-from app.priority import give_way, in_background
+from app.priority import in_background, stepped
 from app.search import plan_summary
 from app.selection import clean_filters
 from app.snapshot import Snapshot
@@ -55,9 +55,7 @@ def summary(snapshot: Snapshot, theme: Theme, document_ids: Sequence[int] | None
     heading_slices, heading_list = plan_slices(snapshot, counts.headings, plans), counts.headings.tolist()
     needles = theme.needles
     rows = []
-    for n, (p, cover) in enumerate(zip(plans, coverages(snapshot, hits, counted, plans))):
-        if not n & 63:
-            give_way()
+    for p, cover in stepped(zip(plans, coverages(snapshot, hits, counted, plans))):
         named = heading_list[heading_slices[p]]
         seen = prominence(snapshot, p, [], needles, named) if named else {"in_heading": False, "heading_depth": None}
         rows.append({"document": plan_summary(snapshot.plans[p]), "status": MENTIONED if cover["passages"] else NOT_MENTIONED,

@@ -57,9 +57,14 @@ def heavy_slot(request: Request) -> Iterator[None]:
 Heavy = Annotated[None, Depends(heavy_slot, scope="request")]  # held until the answer is sent
 
 
+def _download(request: Request) -> bool:
+    """A file download (`format=csv|xlsx`) rather than a JSON page."""
+    return request.query_params.get("format", "json") != "json"
+
+
 def file_slot(request: Request) -> Iterator[None]:
     """A heavy-work slot only for a file download (`format=csv|xlsx`); JSON pages take none."""
-    if request.query_params.get("format", "json") == "json":
+    if not _download(request):
         yield
         return
     with request.app.state.heavy.slot():
@@ -72,7 +77,7 @@ HeavyFile = Annotated[None, Depends(file_slot, scope="request")]
 def search_first(request: Request) -> Iterator[None]:
     """A dependency marking a search as running until it is answered: heavy work gives way to
     it meanwhile (app.priority). A download (`format=csv|xlsx`) is heavy work itself: unmarked."""
-    if request.query_params.get("format", "json") != "json":
+    if _download(request):
         yield
         return
     with searching():

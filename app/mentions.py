@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.highlighting import has_border, match_spans
-from app.priority import give_way
+from app.priority import stepped
 from app.query import And, Filter, Node, Not
 from app.snapshot import Snapshot
 from indexer.cleaning import normalize
@@ -115,9 +115,7 @@ def mention_counts(snapshot: Snapshot, members: np.ndarray, needles: list[str]) 
     needle_sets = [[live[j] for j in np.flatnonzero(np.unpackbits(row)[: len(live)]).tolist()] for row in rows]
     normalized = snapshot.normalized
     spans = {}
-    for n, k in enumerate(np.flatnonzero(~simple & (present > 0)).tolist()):
-        if not n & 63:
-            give_way()  # heavy work pauses for searches; a search's own call never does
+    for k in stepped(np.flatnonzero(~simple & (present > 0)).tolist()):  # a search's own call never pauses
         spans[k] = match_spans(normalized[int(members[k])], needle_sets[int(group[k])])
         counts[k] = len(spans[k])
     return Mentions(counts, [needle_sets[g] for g in group.tolist()], spans)

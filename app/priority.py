@@ -1,11 +1,11 @@
 """Searches first: heavy work gives way to the searches running beside it.
 
 The server answers from one process, so its threads share one interpreter lock: a comparison
-over every plan, built in Python loops, takes the lock as often as a search beside it, and
-two of them left a search a third of the interpreter. Heavy work (comparisons, matrices,
-summaries, KWIC, trends, echo) runs `in_background()`; its loops call `give_way()` between
-steps, which, while a search runs (`searching()`, held by the search routes), sleeps for
-PAUSE: the search then has the lock for the steps it would have shared. With no search
+over every plan, built in Python loops, takes the lock as often as a search beside it. Heavy
+work (comparisons, matrices, summaries, KWIC, trends, echo) runs `in_background()`; its loops
+call `give_way()` between steps (or iterate `stepped(...)`), which, while a search runs
+(`searching()`, held by the search routes), sleeps for PAUSE: the search then has the lock
+for the steps it would have shared. With no search
 running, `give_way()` is one comparison. A search never gives way, not even inside code it
 shares with heavy work (`mention_counts`), since only threads marked background pause.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from typing import ParamSpec, TypeVar
@@ -26,6 +26,8 @@ _searches = 0
 _background = threading.local()
 P = ParamSpec("P")
 R = TypeVar("R")
+T = TypeVar("T")
+STEP = 64  # items of a heavy loop between two calls of give_way() (`stepped`)
 
 
 @contextmanager
@@ -72,6 +74,14 @@ def background_steps(items: Iterator[R]) -> Iterator[R]:
             return
         finally:
             _background.on = outer
+        yield item
+
+
+def stepped(items: Iterable[T], every: int = STEP) -> Iterator[T]:
+    """`items`, giving way to searches before every `every`-th one (from the first)."""
+    for n, item in enumerate(items):
+        if not n % every:
+            give_way()
         yield item
 
 

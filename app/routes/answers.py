@@ -1,8 +1,7 @@
 """JSON answers as built: written by orjson, without FastAPI's validation against the
-response model and its `jsonable_encoder` pass, which cost a search over 2,000 plans more than
-the search itself and doubled the time of a comparison. The models still document the shapes
-in the OpenAPI schema, and tests validate real answers against them (tests/app/test_compare.py,
-tests/app/test_search_api.py)."""
+response model and its `jsonable_encoder` pass (their cost: docs/benchmarks.md). The models
+still document the shapes in the OpenAPI schema, and tests validate real answers against them
+(tests/app/test_compare.py, tests/app/test_search_api.py)."""
 
 from __future__ import annotations
 

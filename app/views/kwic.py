@@ -22,7 +22,7 @@ import numpy as np
 
 from app.query import describe, positive_terms
 from app.mentions import countable
-from app.priority import give_way, in_background
+from app.priority import in_background, stepped
 from app.search import SearchRequest, evaluate, plan_summary
 from app.snapshot import Snapshot
 
@@ -46,9 +46,7 @@ def occurrences(snapshot: Snapshot, request: SearchRequest) -> tuple[list[Occurr
     needles = sorted({t.needle for t in positive_terms(node)})
     hits = np.flatnonzero(evaluate(snapshot, node) & countable(snapshot))  # hits as everywhere (app.mentions)
     found: list[Occurrence] = []
-    for n, i in enumerate(hits.tolist()):
-        if not n & 63:
-            give_way()
+    for i in stepped(hits.tolist()):
         text = snapshot.normalized[i]
         spans: set[tuple[int, int]] = set()
         for needle in needles:

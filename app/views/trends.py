@@ -20,7 +20,7 @@ import numpy as np
 from app.highlighting import match_spans
 from app.query import Node, describe, positive_terms
 from app.mentions import countable
-from app.priority import give_way, in_background
+from app.priority import in_background, stepped
 from app.search import evaluate, plan_field
 from app.snapshot import Snapshot
 
@@ -35,9 +35,7 @@ def trends(snapshot: Snapshot, node: Node, *, split: str = "none", label: dict[s
     hits = np.flatnonzero(evaluate(snapshot, node) & countable(snapshot))  # hits as everywhere (app.mentions)
     plan_passages = np.bincount(snapshot.passage_plan[hits], minlength=len(snapshot.plans))
     plan_mentions = np.zeros(len(snapshot.plans), np.int64)
-    for n, i in enumerate(hits.tolist()):
-        if not n & 63:
-            give_way()
+    for i in stepped(hits.tolist()):
         plan_mentions[snapshot.passage_plan[i]] += len(match_spans(snapshot.normalized[i], needles))
     years_present = sorted({m["year"] for m in snapshot.plans if m.get("year") is not None})
     years = list(range(years_present[0], years_present[-1] + 1)) if years_present else []

@@ -40,6 +40,13 @@ def test_only_background_work_gives_way_and_only_while_a_search_runs(pauses: lis
     assert pauses == [priority.PAUSE] and priority.searches_running() == 0
 
 
+def test_a_stepped_loop_gives_way_every_step_items(pauses: list[float]) -> None:
+    loop = priority.in_background(lambda: list(priority.stepped(range(2 * priority.STEP + 2))))
+    with priority.searching():
+        assert loop() == list(range(2 * priority.STEP + 2))
+    assert pauses == [priority.PAUSE] * 3  # before items 0, STEP and 2 × STEP
+
+
 def test_a_streamed_step_is_background_work_in_whichever_thread_runs_it(pauses: list[float]) -> None:
     def steps() -> Iterator[int]:
         for n in range(3):

@@ -60,7 +60,6 @@ def test_the_words_field_pickles_as_the_text_field_earlier_versions_read() -> No
 # -- the segmenter against jieba itself ---------------------------------------------------------
 
 from functools import lru_cache
-from pathlib import Path
 
 from hypothesis import given, settings, strategies as st
 
