@@ -19,6 +19,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from app.mentions import countable
 from app.query import And, Filter, Node, Not, Or, Term, parse, positive_terms
 from app.search import FACETS, plan_field
 from app.snapshot import Snapshot
@@ -29,7 +32,7 @@ SNIPPET_TOKENS = 64  # FTS5's maximum
 
 
 class Fts5Index:
-    """An FTS5 trigram table of the snapshot's passages (rowid = passage id) and plan metadata."""
+    """An FTS5 trigram table of the snapshot's countable passages (rowid = passage id) and plan metadata."""
 
     def __init__(self, path: Path, snapshot: Snapshot) -> None:
         self.path = path
@@ -50,7 +53,8 @@ class Fts5Index:
         )
         conn.executemany(
             f"INSERT INTO {TABLE} (rowid, text, plan) VALUES (?, ?, ?)",
-            ((int(snap.passage_ids[i]), snap.normalized[i], int(snap.passage_plan[i])) for i in range(snap.size)),
+            ((int(snap.passage_ids[i]), snap.normalized[i], int(snap.passage_plan[i]))
+             for i in np.flatnonzero(countable(snap)).tolist()),
         )
         conn.executemany(
             "INSERT INTO plan_meta VALUES (?, ?, ?, ?, ?, ?, ?)",

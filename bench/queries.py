@@ -2,7 +2,9 @@
 
 The oracle is the matching rule itself: a needle matches a passage iff it is a substring of
 the passage's normalised text; filters follow /api/search (school matches school or title,
-region the region, level the level or kind, year a range).
+region the region, level the level or kind, year a range); and only countable passages are
+hits (app/mentions.py: a heading alone, with its section going on after it, is not), which is
+why the peers index the countable passages only.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from app.mentions import countable
 from app.query import And, Filter, Node, Not, Or, Term
 from app.snapshot import Snapshot
 from indexer.cleaning import normalize
@@ -39,29 +42,42 @@ def query_mix(snapshot: Snapshot) -> dict[str, list[str]]:
     }
 
 
-def _plan_field_matches(meta: dict[str, Any], node: Filter) -> bool:
+FILTER_KEYS = {"school": ("school", "title"), "region": ("region",), "level": ("level", "kind")}
+
+
+def filter_texts(meta: dict[str, Any]) -> dict[str, str]:
+    """A plan's normalised metadata, each key a filter looks in."""
+    return {k: normalize(str(meta.get(k) or "")) for keys in FILTER_KEYS.values() for k in keys}
+
+
+def plan_field_matches(meta: dict[str, Any], node: Filter, texts: dict[str, str] | None = None) -> bool:
+    """Whether a plan passes a filter; `texts` is its `filter_texts` when computed already."""
     if node.years is not None:
         return meta.get("year") is not None and node.years[0] <= meta["year"] <= node.years[1]
-    keys = {"school": ("school", "title"), "region": ("region",), "level": ("level", "kind")}[node.field]
-    return any(node.value in normalize(str(meta.get(k) or "")) for k in keys)
+    texts = texts if texts is not None else filter_texts(meta)
+    return any(node.value in texts[k] for k in FILTER_KEYS[node.field])
 
 
 def truth(snapshot: Snapshot, node: Node) -> np.ndarray:
-    """A boolean mask over the snapshot's passages, by scanning every normalised text."""
+    """A boolean mask over the snapshot's passages: the hits of a query, by scanning every text."""
+    return _true_of(snapshot, node) & countable(snapshot)
+
+
+def _true_of(snapshot: Snapshot, node: Node) -> np.ndarray:
     if isinstance(node, Term):
         return np.fromiter((node.needle in text for text in snapshot.normalized), bool, snapshot.size)
     if isinstance(node, Filter):
-        plans = np.array([_plan_field_matches(m, node) for m in snapshot.plans], bool)
+        plans = np.array([plan_field_matches(m, node) for m in snapshot.plans], bool)
         return plans[snapshot.passage_plan]
     if isinstance(node, Not):
-        return ~truth(snapshot, node.child)
+        return ~_true_of(snapshot, node.child)
     if isinstance(node, And):
         mask = np.ones(snapshot.size, bool)
         for child in node.children:
-            mask &= truth(snapshot, child)
+            mask &= _true_of(snapshot, child)
         return mask
     assert isinstance(node, Or)
     mask = np.zeros(snapshot.size, bool)
     for child in node.children:
-        mask |= truth(snapshot, child)
+        mask |= _true_of(snapshot, child)
     return mask

@@ -1,4 +1,4 @@
-"""The figures of a results file against the targets of issue 6, and its Markdown tables."""
+"""The figures of a results file against the targets of issues 6 and 19, and its Markdown tables."""
 
 from __future__ import annotations
 
@@ -19,6 +19,18 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
         search_["all_cold_ms"]["p95"] <= 50)
     for cls, c in search_["by_class"].items():
         row(f"median ours/FTS5, {cls} (cold; warm)", f"{c['ratio_cold']:.2f}; {c['ratio_warm']:.2f}", "≤ 2", c["ratio_cold"] <= 2)
+    for cls, c in search_["by_class"].items():
+        if "ratio_cold_tantivy" in c:
+            row(f"median ours/Tantivy, {cls} (cold; warm)", f"{c['ratio_cold_tantivy']:.2f}; {c['ratio_warm_tantivy']:.2f}",
+                "≤ 0.8", c["ratio_cold_tantivy"] <= 0.8)
+    exact = {engine: all(r.get(f"{engine}_equals_truth", True) for r in search_["by_query"])
+             for engine in ("ours", "fts5", "tantivy")}
+    row("exact on every query: ours; FTS5; Tantivy", "; ".join(str(v) for v in exact.values()), "ours True", exact["ours"])
+    if "tantivy_build" in results and "index_bytes" in results:
+        ratio = results["index_bytes"] / results["fts5_build"]["bytes"]
+        row(f"index on disk (MB) vs FTS5's database ({results['fts5_build']['bytes'] / 1e6:.0f}); Tantivy's "
+            f"({results['tantivy_build']['bytes'] / 1e6:.0f})", f"{results['index_bytes'] / 1e6:.0f} = {ratio:.2f}×",
+            "≤ 2.5×", ratio <= 2.5)
     compare = results.get("http", {}).get("compare")
     local = results.get("compare_inprocess", {}).get("compare")
     if isinstance(compare, dict):
@@ -36,6 +48,15 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
     if not isinstance(compare, dict) and not isinstance(local, dict):
         row("/api/compare one theme", "not available", "≤ 300 ms", None)
     if "indexing" in results:
+        fts5_rate = results["fts5_build"]["chars_per_s"]
+        rate = results["indexing"]["chars_per_s"]
+        row(f"indexing, the whole pipeline, chars/s vs FTS5's build on the passages ({fts5_rate:,.0f}); "
+            f"Tantivy's ({results.get('tantivy_build', {}).get('chars_per_s', 0):,.0f})",
+            f"{rate:,.0f} = {rate / fts5_rate:.2f}×", "≥ 1×", rate >= fts5_rate)
+        if "peak_rss_mb" in results["indexing"]:
+            row("indexing peak RSS, `plans index` in its own process (MB)", round(results["indexing"]["peak_rss_mb"]),
+                "≤ 600 at 2,000", None if results["plans"] != 2000 else results["indexing"]["peak_rss_mb"] <= 600)
+    if "jieba" in results:
         jieba = results["jieba"]["cut_2proc"]["chars_per_s"]  # the Python package, the issue's reference
         ratio = results["indexing"]["chars_per_s"] / jieba
         row(f"indexing chars/s vs jieba (the Python package's cut) alone × 2 processes ({jieba:,.0f})", f"{results['indexing']['chars_per_s']:,.0f} = {ratio:.2f}×", "≥ 0.5×", ratio >= 0.5)
@@ -68,6 +89,7 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
         warm = upload["warm_s"]
         row("one new plan via POST /api/documents until /api/search finds it, warm indexer child (s, median; p95)",
             f"{warm['median']:.2f}; {warm['p95']:.2f}", "≤ 2", warm["median"] <= 2)
+        row("issue 19: the same upload searchable (s, median)", f"{warm['median']:.2f}", "≤ 1", warm["median"] <= 1)
         first = upload.get("first_s", upload.get("cold_s"))  # cold_s: results written before PLANS_INDEXER_WARM
         row("the same, the child's first upload (started with the server) (s)", round(first, 2), "≤ 2", first <= 2)
         if "cold_child_first_s" in upload:
@@ -86,6 +108,8 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
         row("server peak RSS after start-up (MB)", round(after_start), "≤ 400", after_start <= 400)
         peak = http["memory_at_end"]["peak_rss_mb"]
         row("server peak RSS at the end: compare, matrix, reloads (MB)", round(peak), "≤ 400", peak <= 400)
+        bound = 250 if results["plans"] <= 2000 else 1500
+        row("issue 19: server peak RSS at the end (MB)", round(peak), f"≤ {bound}", peak <= bound)
         for phase, values in http.get("memory_peaks", {}).items():  # sampled every 20 ms: RSS = heap + mapped index files
             row(f"server memory while '{phase}', sampled every 20 ms: highest RSS (heap + mapped files then); highest heap (MB)",
                 f"{values['rss_mb']:.0f} ({values.get('anon_mb_at_rss_peak', 0):.0f} + {values.get('file_mb_at_rss_peak', 0):.0f}); "
@@ -103,14 +127,20 @@ def markdown(results: dict[str, Any]) -> str:
     for v in results["verdicts"]:
         met = "n/a" if v["met"] is None else ("yes" if v["met"] else "**no**")
         lines.append(f"| {v['what']} | {v['value']} | {v['target']} | {met} |")
-    lines += ["", "| class | ours cold median / p95 ms | ours warm median / p95 ms | FTS5 median / p95 ms | ratio cold "
-              "| ratio cold, FTS5-indexed queries only | FTS5 mode |", "|---|---|---|---|---|---|---|"]
+    lines += ["", "| class | ours cold median / p95 ms | ours warm median / p95 ms | Tantivy median / p95 ms "
+              "| ours/Tantivy cold | FTS5 median / p95 ms | ours/FTS5 cold | ratio cold, FTS5-indexed queries only "
+              "| FTS5 mode |", "|---|---|---|---|---|---|---|---|---|"]
     for cls, c in results["search"]["by_class"].items():
+        tantivy = c.get("tantivy_ms", {})
         lines.append(f"| {cls} | {c['cold_ms']['median']:.1f} / {c['cold_ms']['p95']:.1f} | {c['warm_ms']['median']:.1f} / "
-                     f"{c['warm_ms']['p95']:.1f} | {c['fts5_ms']['median']:.1f} / {c['fts5_ms']['p95']:.1f} | "
+                     f"{c['warm_ms']['p95']:.1f} | {_fmt(tantivy.get('median'))} / {_fmt(tantivy.get('p95'))} | "
+                     f"{_fmt(c.get('ratio_cold_tantivy'))} | {c['fts5_ms']['median']:.1f} / {c['fts5_ms']['p95']:.1f} | "
                      f"{c['ratio_cold']:.2f} | {_fmt(c.get('ratio_cold_indexed_queries'))} | {', '.join(c['fts5_modes'])} |")
-    lines += ["", "| query | hits | ours = truth | FTS5 = truth | cold ms | warm ms | FTS5 ms |", "|---|---|---|---|---|---|---|"]
+    lines += ["", "| query | hits | ours = truth | FTS5 = truth | Tantivy = truth | cold ms | warm ms | FTS5 ms | Tantivy ms |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for r in results["search"]["by_query"]:
+        tantivy = r.get("tantivy_ms", {})
         lines.append(f"| `{r['q']}` | {r['hits']} | {r['ours_equals_truth']} | {r['fts5_equals_truth']} | "
-                     f"{r['cold_ms']['median']:.1f} | {r['warm_ms']['median']:.1f} | {r['fts5_ms']['median']:.1f} |")
+                     f"{r.get('tantivy_equals_truth', '—')} | {r['cold_ms']['median']:.1f} | {r['warm_ms']['median']:.1f} | "
+                     f"{r['fts5_ms']['median']:.1f} | {_fmt(tantivy.get('median'))} |")
     return "\n".join(lines) + "\n"

@@ -32,11 +32,13 @@ from urllib.parse import urlencode
 import numpy as np
 from sqlalchemy import select
 
+from app.mentions import countable
 from app.query import parse
 from app.search import SearchRequest, evaluate, search
 from app.snapshot import Snapshot
 from bench import loadgen
 from bench.fts5 import Fts5Index
+from bench.tantivy_peer import TantivyIndex
 from bench.generate import SEED, generate
 from bench.queries import query_mix, truth
 from bench.report import markdown, verdicts
@@ -120,22 +122,27 @@ def corpus(plans: int) -> tuple[Path, list[str]]:
 
 
 def measure_indexing(folder: Path, home: Path, chars: int, runs: int) -> dict[str, Any]:
-    """Files → catalog + searchable index, from an empty PLANS_HOME each run; the last one is kept."""
+    """Files → catalog + searchable index, `python -m indexer index` from an empty PLANS_HOME each
+    run (the last one is kept); peak RSS is that of the largest single process of the runs."""
     seconds, cpu = [], []
     for run in range(runs):
         target = home if run == runs - 1 else home.with_name(home.name + f"-run{run}")
         shutil.rmtree(target, ignore_errors=True)
         used = cpu_seconds()
-        elapsed, report = timed(lambda: Pipeline(get_settings(plans_home=target)).index([folder]))
-        if report.failed:
-            raise RuntimeError(f"indexing failed: {report.failed[:3]}")
+        command = [sys.executable, "-m", "indexer", "index", "--no-progress", "--json", str(folder)]
+        env = {**os.environ, "PLANS_HOME": str(target)}
+        elapsed, done = timed(lambda: subprocess.run(command, env=env, capture_output=True, text=True))
+        failed = done.returncode == 0 and [o for o in json.loads(done.stdout)["outcomes"] if o["status"] == "failed"]
+        if done.returncode != 0 or failed:
+            raise RuntimeError(f"indexing failed: {done.stdout[-2000:]} {done.stderr[-2000:]}")
         seconds.append(elapsed)
         cpu.append(cpu_seconds() - used)
         log(f"indexing run {run + 1}/{runs}: {elapsed:.1f} s ({cpu[-1]:.1f} s CPU), {chars / elapsed:,.0f} chars/s")
         if target != home:
             shutil.rmtree(target, ignore_errors=True)
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
     return {"seconds": stats(seconds), "cpu_seconds": stats(cpu), "chars_per_s": chars / statistics.median(seconds),
-            "chars_per_s_at_p95": chars / stats(seconds)["p95"]}
+            "chars_per_s_at_p95": chars / stats(seconds)["p95"], "peak_rss_mb": peak_mb}
 
 
 _PYTHON_JIEBA: list[Any] = []
@@ -315,14 +322,15 @@ def _new_plan(folder: Path, number: int) -> Path:
 # -- search in-process and FTS5 ----------------------------------------------------------------
 
 
-def measure_search(snapshot: Snapshot, fts: Fts5Index, mix: dict[str, list[str]], runs: int) -> dict[str, Any]:
-    """Each query: cold (LRU of needle results cleared), warm, and FTS5; and the three passage sets."""
+def measure_search(snapshot: Snapshot, fts: Fts5Index, tv: TantivyIndex, mix: dict[str, list[str]],
+                   runs: int) -> dict[str, Any]:
+    """Each query: cold (LRU of needle results cleared), warm, FTS5 and Tantivy; and the four passage sets."""
     rows = []
     for cls, queries in mix.items():
         for q in queries:
             request = SearchRequest(q=q, per_group=3)
             search(snapshot, request)  # first touch: page cache, lazy tables
-            cold, warm, lite = [], [], []
+            cold, warm, lite, rust = [], [], [], []
             for _ in range(runs):
                 snapshot.clear_cache()
                 cold.append(timed(lambda: search(snapshot, request))[0] * 1000)
@@ -331,29 +339,36 @@ def measure_search(snapshot: Snapshot, fts: Fts5Index, mix: dict[str, list[str]]
             fts.search(q)
             for _ in range(runs):
                 lite.append(timed(lambda: fts.search(q))[0] * 1000)
+            tv.search(q)
+            for _ in range(runs):
+                rust.append(timed(lambda: tv.search(q))[0] * 1000)
             node = parse(q)
-            ours = set(snapshot.passage_ids[np.flatnonzero(evaluate(snapshot, node))].tolist())
+            ours = set(snapshot.passage_ids[np.flatnonzero(evaluate(snapshot, node) & countable(snapshot))].tolist())
             expected = set(snapshot.passage_ids[np.flatnonzero(truth(snapshot, node))].tolist())
             theirs = fts.ids(node)
             result = search(snapshot, request)
             rows.append({
                 "class": cls, "q": q, "fts5_mode": fts.plan(node)[3], "hits": len(expected),
                 "plans": result["documents"], "ours_equals_truth": ours == expected and result["total"] == len(expected),
-                "fts5_equals_truth": theirs == expected,
-                "cold_ms": stats(cold), "warm_ms": stats(warm), "fts5_ms": stats(lite),
-                "_cold_median": statistics.median(cold), "_cold": cold, "_warm": warm, "_fts5": lite,
+                "fts5_equals_truth": theirs == expected, "tantivy_equals_truth": tv.ids(node) == expected,
+                "cold_ms": stats(cold), "warm_ms": stats(warm), "fts5_ms": stats(lite), "tantivy_ms": stats(rust),
+                "_cold_median": statistics.median(cold), "_cold": cold, "_warm": warm, "_fts5": lite, "_tantivy": rust,
             })
             log(f"{cls:12} {q:28} hits {len(expected):6}  cold {np.median(cold):7.1f}  warm {np.median(warm):7.1f}"
-                f"  fts5 {np.median(lite):7.1f} ms ({rows[-1]['fts5_mode']})"
-                f"{'' if rows[-1]['ours_equals_truth'] else '  OURS≠TRUTH'}{'' if rows[-1]['fts5_equals_truth'] else '  FTS5≠TRUTH'}")
+                f"  fts5 {np.median(lite):7.1f} ms ({rows[-1]['fts5_mode']})  tantivy {np.median(rust):7.1f} ms"
+                f"{'' if rows[-1]['ours_equals_truth'] else '  OURS≠TRUTH'}{'' if rows[-1]['fts5_equals_truth'] else '  FTS5≠TRUTH'}"
+                f"{'' if rows[-1]['tantivy_equals_truth'] else '  TANTIVY≠TRUTH'}")
     by_class: dict[str, Any] = {}
     for cls in mix:
         members = [r for r in rows if r["class"] == cls]
         cold = [v for r in members for v in r["_cold"]]
         warm = [v for r in members for v in r["_warm"]]
         lite = [v for r in members for v in r["_fts5"]]
+        rust = [v for r in members for v in r["_tantivy"]]
         by_class[cls] = {
             "queries": len(members), "cold_ms": stats(cold), "warm_ms": stats(warm), "fts5_ms": stats(lite),
+            "tantivy_ms": stats(rust), "ratio_cold_tantivy": statistics.median(cold) / statistics.median(rust),
+            "ratio_warm_tantivy": statistics.median(warm) / statistics.median(rust),
             "ratio_cold": statistics.median(cold) / statistics.median(lite),
             "ratio_warm": statistics.median(warm) / statistics.median(lite),
             "fts5_modes": sorted({r["fts5_mode"] for r in members}),
@@ -363,7 +378,7 @@ def measure_search(snapshot: Snapshot, fts: Fts5Index, mix: dict[str, list[str]]
     every_cold = [v for r in rows for v in r["_cold"]]
     every_warm = [v for r in rows for v in r["_warm"]]
     for r in rows:
-        for key in ("_cold", "_warm", "_fts5", "_cold_median"):
+        for key in ("_cold", "_warm", "_fts5", "_tantivy", "_cold_median"):
             r.pop(key)
     return {"by_class": by_class, "by_query": rows, "all_cold_ms": stats(every_cold), "all_warm_ms": stats(every_warm)}
 
@@ -551,6 +566,8 @@ def main() -> None:
     parser.add_argument("--http-requests", type=int, default=2000, help="count bound of each load phase")
     parser.add_argument("--reuse", action="store_true", help="keep an existing index: skip the indexing runs")
     parser.add_argument("--no-http", action="store_true", help="skip the server measurements")
+    parser.add_argument("--no-baselines", action="store_true",
+                        help="skip jieba's and Whoosh's baselines (each cuts the whole corpus again)")
     parser.add_argument("--var", type=Path, default=VAR,
                         help="working folder for corpora, indexes and logs (one per concurrent run)")
     args = parser.parse_args()
@@ -567,9 +584,12 @@ def main() -> None:
     log(f"corpus: {len(texts)} plans, {chars:,} chars")
     if not (args.reuse and _usable(home / "index")):
         results["indexing"] = measure_indexing(folder, home, chars, args.index_runs)
-        results["jieba"] = measure_jieba(texts, max(2, args.index_runs))
-        results["whoosh_words"] = measure_whoosh_words(home, max(2, args.index_runs))
+        if not args.no_baselines:
+            results["jieba"] = measure_jieba(texts, max(2, args.index_runs))
+            results["whoosh_words"] = measure_whoosh_words(home, max(2, args.index_runs))
     settings = get_settings(plans_home=home)
+    results["index_bytes"] = sum(f.stat().st_size for f in settings.index_dir.rglob("*") if f.is_file())
+    results["catalog_bytes"] = sum(f.stat().st_size for f in home.glob("catalog*") if f.is_file())
     loads = [timed(lambda: Snapshot(settings.index_dir).close())[0] for _ in range(3)]
     results["snapshot_load_s"] = stats(loads)
     log(f"snapshot load: {[round(s, 2) for s in loads]} s")
@@ -581,7 +601,11 @@ def main() -> None:
     results["fts5_build"] = {"seconds": fts.build_seconds, "chars_per_s": sum(map(len, snapshot.normalized)) / fts.build_seconds,
                              "bytes": fts.path.stat().st_size}
     log(f"FTS5 trigram build: {fts.build_seconds:.1f} s")
-    results["search"] = measure_search(snapshot, fts, mix, args.runs)
+    tv = TantivyIndex(VAR / f"tantivy-{args.plans}", snapshot)
+    results["tantivy_build"] = {"seconds": tv.build_seconds, "chars_per_s": sum(map(len, snapshot.normalized)) / tv.build_seconds,
+                                "bytes": tv.bytes()}
+    log(f"Tantivy build (exact bigram and unigram fields): {tv.build_seconds:.1f} s")
+    results["search"] = measure_search(snapshot, fts, tv, mix, args.runs)
     results["compare_inprocess"] = measure_compare(snapshot)
     snapshot.close()
     results["add_plan"], added = measure_add_plan(home, args.plans, max(3, args.runs // 2))
