@@ -8,9 +8,11 @@ from __future__ import annotations
 import threading
 from hashlib import blake2b
 
+from app.derived import PerGeneration
 from app.snapshot import Snapshot
 
 _LOCK = threading.Lock()
+_BY_PLAN: PerGeneration[dict[int, list[str]]] = PerGeneration("passage anchors by plan", lambda snapshot: {})
 PREFIX = "s-"
 
 
@@ -22,8 +24,8 @@ def anchor(section: tuple[str, ...] | list[str], text: str) -> str:
 
 def plan_anchors(snapshot: Snapshot, plan_index: int) -> list[str]:
     """The anchors of one plan's passages, in document order (computed once per snapshot)."""
+    known = _BY_PLAN.of(snapshot)
     with _LOCK:
-        known: dict[int, list[str]] = snapshot.derived.setdefault("anchors", {})
         if plan_index in known:
             return known[plan_index]
     out: list[str] = []

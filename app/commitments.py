@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from app.anchors import passage_anchor
+from app.derived import PerGeneration
 from app.snapshot import Snapshot
 
 _SENTENCE_END = re.compile(r"[。！？；!?;\n]")  # on the display text (the fold turns \n into a space)
@@ -46,14 +47,18 @@ def commitments(snapshot: Snapshot, indices: list[int], needles: Sequence[list[s
     return out
 
 
+_QUANTIFIED_BY_PASSAGE: PerGeneration[dict[int, list[tuple[int, int]]]] = PerGeneration(
+    "quantified sentences by passage", lambda snapshot: {})
+
+
 def quantified_of(snapshot: Snapshot, i: int) -> list[tuple[int, int]]:
     """(start, end) of the passage's sentences that state a quantity; remembered per snapshot
     (a property of the text, whatever the theme: later comparisons skip the regex)."""
-    cache = snapshot.derived.setdefault("compare:quantified", {})
+    cache = _QUANTIFIED_BY_PASSAGE.of(snapshot)
     found = cache.get(i)
     if found is None:
         found = cache[i] = quantified_sentences(snapshot.texts[i], snapshot.normalized[i])
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def quantified_sentences(text: str, folded: str) -> list[tuple[int, int]]:

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from app.commitments import commitments, quantified_of
+from app.derived import PerGeneration
 from app.distinctive import STATISTIC, theme_words
 from app.memory import gc_paused
 from app.priority import give_way, in_background, stepped
@@ -72,23 +73,41 @@ class ThemeCounts:
 THEME_CACHE = 32  # themes whose counts a snapshot keeps (a few hundred KB each at 2,000 plans)
 
 
-def theme_counts(snapshot: Snapshot, theme: Theme) -> ThemeCounts:
-    """ThemeCounts, remembered per snapshot for the last THEME_CACHE themes (by their terms)."""
-    cache: OrderedDict[Any, ThemeCounts] = snapshot.derived.setdefault("compare:theme-counts", OrderedDict())
-    lock: threading.Lock = snapshot.derived.setdefault("compare:theme-counts-lock", threading.Lock())
-    key = split_filters(theme.node)[0]
-    with lock:
-        found = cache.get(key)
-        if found is not None:
-            cache.move_to_end(key)
+class _RecentThemes:
+    """ThemeCounts of the last THEME_CACHE themes a generation compared, by their terms."""
+
+    def __init__(self) -> None:
+        self._counts: OrderedDict[Any, ThemeCounts] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> ThemeCounts | None:
+        with self._lock:
+            found = self._counts.get(key)
+            if found is not None:
+                self._counts.move_to_end(key)
             return found
-    hits = theme_passages(snapshot, theme)
-    found = ThemeCounts(hits, mention_counts(snapshot, hits, theme.needles).counts,
-                        theme_passages(snapshot, theme, headings=True))
-    with lock:
-        cache[key] = found
-        while len(cache) > THEME_CACHE:
-            cache.popitem(last=False)
+
+    def put(self, key: Any, counts: ThemeCounts) -> None:
+        with self._lock:
+            self._counts[key] = counts
+            while len(self._counts) > THEME_CACHE:
+                self._counts.popitem(last=False)
+
+
+_THEMES = PerGeneration("theme counts of recent comparisons", lambda snapshot: _RecentThemes())
+_HEADINGS: PerGeneration[dict[int, str]] = PerGeneration("normalised headings by passage", lambda snapshot: {})
+
+
+def theme_counts(snapshot: Snapshot, theme: Theme) -> ThemeCounts:
+    """ThemeCounts, remembered per generation for the last THEME_CACHE themes (by their terms)."""
+    recent = _THEMES.of(snapshot)
+    key = split_filters(theme.node)[0]
+    found = recent.get(key)
+    if found is None:
+        hits = theme_passages(snapshot, theme)
+        found = ThemeCounts(hits, mention_counts(snapshot, hits, theme.needles).counts,
+                            theme_passages(snapshot, theme, headings=True))
+        recent.put(key, found)
     return found
 
 
@@ -245,7 +264,7 @@ def prominence(snapshot: Snapshot, plan: int, indices: list[int], needles: list[
 
 def _normalized_headings(snapshot: Snapshot) -> dict[int, str]:
     """Passage index -> its own heading, normalised; filled as comparisons need them."""
-    return snapshot.derived.setdefault("compare:headings", {})  # type: ignore[no-any-return]
+    return _HEADINGS.of(snapshot)
 
 
 def _is_title(snapshot: Snapshot, plan: int, i: int) -> bool:

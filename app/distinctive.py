@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import re
 from bisect import bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate
@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from app.derived import PerGeneration
 from app.snapshot import Snapshot
 from indexer.settings import DATA_DIR
 
@@ -148,22 +149,26 @@ def theme_words(snapshot: Snapshot, hits: np.ndarray, by_plan: Mapping[int, slic
     return ThemeWords(snapshot.vocabulary, list(mentioning), combined // size, combined % size, counts)
 
 
-def _content_words(snapshot: Snapshot) -> Any:
-    """A function: word ids -> whether each can be a term (computed once per word per snapshot)."""
-    key = "compare:content-words"
-    if key not in snapshot.derived:
-        vocabulary = snapshot.vocabulary  # not the snapshot: a cycle would keep it alive after a reload
-        flags = np.full(max(len(vocabulary), 1), -1, np.int8)
-        stop = stopwords()
+def _content_test(snapshot: Snapshot) -> Callable[[np.ndarray], np.ndarray]:
+    vocabulary = snapshot.vocabulary  # not the snapshot: a cycle would keep it alive after a reload
+    flags = np.full(max(len(vocabulary), 1), -1, np.int8)
+    stop = stopwords()
 
-        def content(ids: np.ndarray) -> np.ndarray:
-            for w in ids[flags[ids] < 0].tolist():
-                text = vocabulary[w]
-                flags[w] = len(text) > 1 and text not in stop and not _NUMERIC_WORD.search(text)
-            return flags[ids] == 1
+    def content(ids: np.ndarray) -> np.ndarray:
+        for w in ids[flags[ids] < 0].tolist():
+            text = vocabulary[w]
+            flags[w] = len(text) > 1 and text not in stop and not _NUMERIC_WORD.search(text)
+        return flags[ids] == 1
 
-        snapshot.derived[key] = content
-    return snapshot.derived[key]
+    return content
+
+
+_CONTENT_WORDS = PerGeneration("content-word test", _content_test)
+
+
+def _content_words(snapshot: Snapshot) -> Callable[[np.ndarray], np.ndarray]:
+    """A function: word ids -> whether each can be a term (computed once per word per generation)."""
+    return _CONTENT_WORDS.of(snapshot)
 
 
 def _related(vocabulary: Sequence[str], ids: np.ndarray, needles: Sequence[str]) -> np.ndarray:

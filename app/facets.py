@@ -9,10 +9,11 @@ Bucket shape: {"value", "count" (plans), "passages", "selected"}.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from app.derived import PerGeneration
 from app.query import FIELD_LABELS, Filter, Node, Or, literal_filter
 from app.snapshot import Snapshot
 
@@ -44,6 +45,22 @@ def value_filter(name: str, value: str) -> Filter:
     return literal_filter(name, value)
 
 
+class FacetCodes(NamedTuple):
+    """A facet's values in a generation, sorted, and per plan 1 + its value's index (0: none)."""
+
+    codes: np.ndarray  # int32, one per plan
+    values: list[str]
+
+
+def _codes(name: str) -> PerGeneration[FacetCodes]:
+    def build(snapshot: Snapshot) -> FacetCodes:
+        plan_values = [plan_field(meta, name) for meta in snapshot.plans]
+        values = sorted({v for v in plan_values if v is not None})
+        position = {v: i + 1 for i, v in enumerate(values)}
+        return FacetCodes(np.array([position.get(v, 0) if v is not None else 0 for v in plan_values], np.int32), values)
+    return PerGeneration(f"{name} facet codes", build, warm=True)
+
+
 @dataclass(frozen=True)
 class Facet:
     """One plan field; `by_value`: buckets ordered by value, newest first (years), else by plans."""
@@ -66,16 +83,9 @@ class Facet:
         """The selection after clicking `value`: removed if chosen, else added."""
         return [v for v in selected if v != value] if value in selected else [*selected, value]
 
-    def codes(self, snapshot: Snapshot) -> tuple[np.ndarray, list[str]]:
-        """Per plan, 1 + the index of its value in `values` (0: no value); computed once per snapshot."""
-        key = f"facet:{self.name}"
-        if key not in snapshot.derived:
-            plan_values = [plan_field(meta, self.name) for meta in snapshot.plans]
-            values = sorted({v for v in plan_values if v is not None})
-            position = {v: i + 1 for i, v in enumerate(values)}
-            codes = np.array([position.get(v, 0) if v is not None else 0 for v in plan_values], np.int32)
-            snapshot.derived[key] = (codes, values)
-        return snapshot.derived[key]  # type: ignore[no-any-return]
+    def codes(self, snapshot: Snapshot) -> FacetCodes:
+        """Per plan, 1 + the index of its value in `values` (0: no value); computed once per generation."""
+        return _CODES[self.name].of(snapshot)
 
     def buckets(self, snapshot: Snapshot, plans: np.ndarray, passages: np.ndarray,
                 selected: list[str]) -> list[dict[str, Any]]:
@@ -97,6 +107,7 @@ class Facet:
         ]
 
 
+_CODES = {name: _codes(name) for name in ("school", "year", "region", "level")}
 FACETS: dict[str, Facet] = {
     "school": Facet("school"), "year": Facet("year", by_value=True),
     "region": Facet("region"), "level": Facet("level"),

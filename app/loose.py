@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from app.derived import PerGeneration
 from app.highlighting import merge_spans
 from app.snapshot import EMPTY_HITS, Hits, Snapshot
 
@@ -108,15 +109,12 @@ class Projection:
         return merge_spans(spans)
 
 
+PROJECTION = PerGeneration("the loose projection", lambda snapshot: Projection.build(snapshot))
+
+
 def projection(snapshot: Snapshot) -> Projection:
-    """The snapshot's projection, built on first use and kept with the snapshot."""
-    with _LOCK:
-        built = snapshot.derived.get("loose")
-    if built is None:
-        built = Projection.build(snapshot)
-        with _LOCK:
-            built = snapshot.derived.setdefault("loose", built)
-    return built  # type: ignore[no-any-return]
+    """The snapshot's projection, built on first use and kept with the generation."""
+    return PROJECTION.of(snapshot)
 
 
 def _joined(normalized: Any) -> tuple[str, np.ndarray]:

@@ -95,7 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def searcher_holder(settings: Settings) -> SearcherHolder:
     """The searcher backend PLANS_SEARCH_BACKEND names (`app.searcher`), for the server and the CLI."""
     if settings.plans_search_backend == "postgres":
-        return PgSnapshotHolder(settings.search_read_url, reload_interval=settings.plans_reload_interval)
+        return PgSnapshotHolder(settings.search_read_url, reload_interval=settings.plans_reload_interval, warm=warm)
     return SnapshotHolder(settings.index_dir, reload_interval=settings.plans_reload_interval, warm=warm)  # type: ignore[return-value]
 
 

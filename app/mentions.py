@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.derived import PerGeneration
 from app.highlighting import has_border, match_spans
 from app.priority import stepped
 from app.query import And, Filter, Node, Not
@@ -43,21 +44,25 @@ def is_heading_only(normalized: str, heading: str) -> bool:
     return _NOT_WORD.sub("", normalized) == _NOT_WORD.sub("", folded)
 
 
+def _countable(snapshot: Snapshot) -> np.ndarray:
+    mask = np.ones(snapshot.size, bool)
+    plan, sections = snapshot.passage_plan, snapshot.sections
+    for i in np.flatnonzero(snapshot.heading_lengths).tolist():
+        section = sections[i]
+        if not section or not is_heading_only(snapshot.normalized[i], section[-1]):
+            continue
+        after = i + 1
+        if after < snapshot.size and plan[after] == plan[i] and tuple(sections[after][: len(section)]) == tuple(section):
+            mask[i] = False
+    return mask
+
+
+COUNTABLE = PerGeneration("passages that may be hits", _countable, warm=True)
+
+
 def countable(snapshot: Snapshot) -> np.ndarray:
-    """Boolean mask over the snapshot's passages: those that may be hits (computed once per snapshot)."""
-    key = "mentions:countable"
-    if key not in snapshot.derived:
-        mask = np.ones(snapshot.size, bool)
-        plan, sections = snapshot.passage_plan, snapshot.sections
-        for i in np.flatnonzero(snapshot.heading_lengths).tolist():
-            section = sections[i]
-            if not section or not is_heading_only(snapshot.normalized[i], section[-1]):
-                continue
-            after = i + 1
-            if after < snapshot.size and plan[after] == plan[i] and tuple(sections[after][: len(section)]) == tuple(section):
-                mask[i] = False
-        snapshot.derived[key] = mask
-    return snapshot.derived[key]  # type: ignore[no-any-return]
+    """Boolean mask over the snapshot's passages: those that may be hits (computed once per generation)."""
+    return COUNTABLE.of(snapshot)
 
 
 def split_filters(node: Node) -> tuple[Node | None, list[Node]]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, defer
 
+from app.derived import Derived
 from app.snapshot import EMPTY_HITS, Hits, NeedleCache, Snapshot
 from indexer import pg_index
 from indexer.catalog import INDEXED, Plan
@@ -75,7 +77,7 @@ class PgSnapshot:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._cache = NeedleCache()
-        self.derived: dict[str, Any] = {}
+        self.derived = Derived()
         self.loaded_at = time.time()
         with engine.connect().execution_options(isolation_level="REPEATABLE READ") as connection:
             self.generation = current_generation(connection)
@@ -184,9 +186,11 @@ class PgSnapshotHolder:
     the database: the loaded generation keeps answering what it holds; the first load is
     retried at each request until it succeeds."""
 
-    def __init__(self, url: str, *, reload_interval: float = 1.0) -> None:
+    def __init__(self, url: str, *, reload_interval: float = 1.0,
+                 warm: Callable[[PgSnapshot], object] | None = None) -> None:
         self.engine = read_engine(url)
         self.reload_interval = reload_interval
+        self._warm = warm  # what every generation computes before it serves (app.search.warm)
         self._current: PgSnapshot | None = None
         self._checked = time.monotonic()
         self._problem: str | None = None  # why the last check of the database failed
@@ -198,7 +202,7 @@ class PgSnapshotHolder:
                 raise pg_index.UnknownRevision(
                     f"the search database is at schema revision {found!r}, this program reads {pg_index.head()!r}: "
                     "run `plans index` (it migrates), or serve with the program that migrated it")
-            self._current = PgSnapshot(self.engine)
+            self._current = self._loaded()
         except DBAPIError as exc:
             if not unavailable(exc):  # served again when the database returns
                 self.engine.dispose()
@@ -222,12 +226,18 @@ class PgSnapshotHolder:
             with self.engine.connect() as connection:
                 newer = current_generation(connection) != self._current_generation()
             if newer:
-                self._current = PgSnapshot(self.engine)
+                self._current = self._loaded()
             self._problem = None
         except DBAPIError as exc:  # keep serving the last good generation; the next check retries
             self._problem = "the search database could not be reached" if unavailable(exc) else "the search database refused a query"
         finally:
             self._reloading.release()
+
+    def _loaded(self) -> PgSnapshot:
+        snapshot = PgSnapshot(self.engine)
+        if self._warm is not None:
+            self._warm(snapshot)
+        return snapshot
 
     def _current_generation(self) -> int | None:
         return self._current.generation if self._current is not None else None
@@ -236,7 +246,7 @@ class PgSnapshotHolder:
         """Load the newest generation now (after an upload or a delete; the first request after an outage)."""
         with self._reloading:
             try:
-                fresh = PgSnapshot(self.engine)
+                fresh = self._loaded()
             except DBAPIError as exc:
                 if unavailable(exc):
                     raise DatabaseUnavailable(str(exc.orig).strip().splitlines()[0]) from exc
@@ -251,4 +261,7 @@ class PgSnapshotHolder:
         return ("degraded", self._problem) if self._problem else ("ok", None)
 
     def close(self) -> None:
+        """Dispose of the engine once a background reload that holds a connection has ended."""
+        if self._reloading.acquire(timeout=10):
+            self._reloading.release()
         self.engine.dispose()

@@ -23,7 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from app import derived
 from app.anchors import passage_anchor
+from app.derived import PerGeneration
 from app.facets import FACETS as FACET_CLASSES
 from app.facets import plan_field, split_values, value_filter  # noqa: F401  (plan_field: bench/fts5.py)
 from app.highlighting import highlight
@@ -90,28 +92,31 @@ def plan_mask(snapshot: Snapshot, node: Filter) -> np.ndarray:
 
 
 def warm(snapshot: Snapshot) -> None:
-    """Compute what every search of a generation needs once (which passages can be hits, facet
-    codes, filter values) when it is loaded, so that its first search does not pay for them."""
-    countable(snapshot)
-    for facet in FACET_CLASSES.values():
-        facet.codes(snapshot)
-    for name in ("school", "region", "level"):
-        _filter_values(snapshot, name)
+    """Compute what every search of a generation needs once (the warmers: which passages can be
+    hits, facet codes, filter values) when it is loaded, so that its first search does not pay."""
+    derived.warm(snapshot)
 
 
-def _filter_values(snapshot: Snapshot, name: str) -> list[str]:
-    """Per plan, the normalised text a `name:` filter looks in (its fields joined by a newline,
-    which no normalised filter value contains); computed once per snapshot."""
-    key = f"filter:{name}"
-    if key not in snapshot.derived:
-        fields = {"school": ("school", "title"), "region": ("region",), "level": ("level", "kind")}[name]
+def _filter_texts(name: str) -> PerGeneration[list[str]]:
+    fields = {"school": ("school", "title"), "region": ("region",), "level": ("level", "kind")}[name]
+
+    def build(snapshot: Snapshot) -> list[str]:
         aliases = _school_aliases(snapshot.plans) if name == "school" else {}
-        snapshot.derived[key] = [
+        return [
             "\n".join(normalize(str(m.get(k) or "")) for k in fields)
             + "".join("\n" + normalize(alias) for alias in sorted(aliases.get(m.get("school"), ())))
             for m in snapshot.plans
         ]
-    return snapshot.derived[key]  # type: ignore[no-any-return]
+    return PerGeneration(f"{name}: filter texts", build, warm=True)
+
+
+_FILTER_TEXTS = {name: _filter_texts(name) for name in ("school", "region", "level")}
+
+
+def _filter_values(snapshot: Snapshot, name: str) -> list[str]:
+    """Per plan, the normalised text a `name:` filter looks in (its fields joined by a newline,
+    which no normalised filter value contains); computed once per generation."""
+    return _FILTER_TEXTS[name].of(snapshot)
 
 
 def _school_aliases(plans: list[dict[str, Any]]) -> dict[str, set[str]]:

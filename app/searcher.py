@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from app.derived import Derived
 from app.snapshot import Hits
 
 
@@ -41,7 +42,7 @@ class Searcher(Protocol):
     plan_passage_count: np.ndarray
     plan_first: np.ndarray
     plan_chars: np.ndarray
-    derived: dict[str, Any]  # values app modules compute once per generation
+    derived: Derived  # values app modules compute once per generation (app/derived.py)
 
     def find(self, needle: str) -> Hits:
         """Rows whose normalised text contains `needle`, with mention counts and first offsets."""

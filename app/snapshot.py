@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from app.derived import Derived
 from app.memory import trim
 from indexer.index import reader
 from indexer.index.postings import CHAR_BITS, SATURATED, Postings
@@ -70,7 +71,7 @@ class Snapshot:
         self.key = _generation_key(directory, commit.generation)
         self.loaded_at = time.time()
         self._cache = NeedleCache()
-        self.derived: dict[str, Any] = {}  # per-snapshot values computed once by app modules
+        self.derived = Derived()  # values app modules compute once per generation (app/derived.py)
         self._set(commit.segments)
 
     def _set(self, segments: list[reader.LiveSegment]) -> None:

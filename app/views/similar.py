@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from whoosh.classify import Bo1Model, Expander
 
+from app.derived import PerGeneration
 from app.documents import DocumentNotFound
 from app.search import plan_summary
 from app.snapshot import Snapshot
@@ -36,11 +37,14 @@ METHOD = ("Whoosh more-like-this：以本计划的 jieba 实词（去掉停用�
           f"{KEY_TERMS} 个关键词；其他计划按含各关键词的段落数 × 关键词权重 × idf 计分，再除以段落数的平方根。")
 
 
+_DOCNUM_PLANS: PerGeneration[dict[int, np.ndarray]] = PerGeneration("Whoosh docnum -> plan", lambda snapshot: {})
+
+
 def _docnum_plans(snapshot: Snapshot, reader: Any, generation: int) -> np.ndarray:
     """Whoosh docnum -> the snapshot's plan index (-1: a plan document, or a plan the snapshot
     does not hold) for this Whoosh generation; computed once."""
-    key = f"views:docnum-plans:{generation}"
-    if key not in snapshot.derived:
+    known = _DOCNUM_PLANS.of(snapshot)
+    if generation not in known:
         owners = np.full(reader.doc_count_all(), -1, np.int64)
         for leaf, base in reader.leaf_readers():  # leaf by leaf: each holds a few plans' terms
             for term in leaf.lexicon("plan"):
@@ -49,8 +53,8 @@ def _docnum_plans(snapshot: Snapshot, reader: Any, generation: int) -> np.ndarra
                     ids = np.fromiter(leaf.postings("plan", term).all_ids(), np.int64) + base
                     owners[ids[ids < len(owners)]] = plan
         owners[store.posting_docnums(reader, "kind", PLAN)] = -1
-        snapshot.derived[key] = owners
-    return snapshot.derived[key]  # type: ignore[no-any-return]
+        known[generation] = owners
+    return known[generation]
 
 
 def similar(snapshot: Snapshot, document_id: int, *, top: int = TOP) -> dict[str, Any]:

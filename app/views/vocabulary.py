@@ -8,6 +8,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from app.derived import PerGeneration
 from app.snapshot import Snapshot
 from indexer.settings import DATA_DIR
 
@@ -31,13 +32,13 @@ def is_content_word(word: str) -> bool:
         and _NUMERIC.search(word) is None
 
 
+_CONTENT_FLAGS = PerGeneration("content-word flags", lambda snapshot: np.fromiter(
+    (is_content_word(w) for w in snapshot.vocabulary), bool, count=len(snapshot.vocabulary)))
+
+
 def content_flags(snapshot: Snapshot) -> np.ndarray:
-    """Per vocabulary id, whether the word is a content word; computed once per snapshot."""
-    key = "views:content-flags"
-    if key not in snapshot.derived:
-        snapshot.derived[key] = np.fromiter((is_content_word(w) for w in snapshot.vocabulary), bool,
-                                            count=len(snapshot.vocabulary))
-    return snapshot.derived[key]  # type: ignore[no-any-return]
+    """Per vocabulary id, whether the word is a content word; computed once per generation."""
+    return _CONTENT_FLAGS.of(snapshot)
 
 
 def plan_word_counts(snapshot: Snapshot, plan: int) -> dict[int, int]:

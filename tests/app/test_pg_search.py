@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from app.derived import WARMERS
 from app.main import create_app
 from app.pg_search import match_query, read_engine
 from indexer import pg_index
@@ -69,6 +70,8 @@ def test_a_server_notices_commits_and_deletes(postgres_sample_home: Settings, pg
         assert not Pipeline(settings).index([corpus_copy]).failed
         found = _wait_for(client, "星辰课程", lambda r: r["total"] == 1)
         assert found["groups"][0]["passages"][0]["highlight"].count("<mark>星辰课程</mark>") == 1
+        fresh = client.app.state.holder.current()  # type: ignore[attr-defined]
+        assert set(WARMERS) <= set(fresh.derived), "a generation loaded in the background is warmed before it serves"
 
 
 def _wait_for(client: TestClient, q: str, done, seconds: float = 20.0) -> dict:  # type: ignore[no-untyped-def]

@@ -290,8 +290,17 @@ def test_the_old_generation_lets_go_of_its_caches_before_the_next_one_loads(samp
 def test_every_generation_is_warmed_before_it_serves(sample_home: Settings) -> None:
     """What the first search of a generation needs is computed when it loads (app.search.warm),
     at start-up and at every reload, so no request pays for it."""
-    warmed = {"mentions:countable", "facet:school", "facet:year", "filter:school", "filter:region"}
+    from app.derived import WARMERS
+    from app.facets import FacetCodes
+    from app.mentions import COUNTABLE
+
+    names = {key.name for key in WARMERS}
+    assert COUNTABLE in WARMERS and {"school facet codes", "year facet codes", "school: filter texts",
+                                     "region: filter texts"} <= names
     app = create_app(get_settings(plans_home=sample_home.plans_home, plans_reload_interval=-1))
     with TestClient(app):
-        assert warmed <= set(app.state.holder.current().derived)
-        assert warmed <= set(app.state.holder.reload_now().derived)
+        for load in (app.state.holder.current, app.state.holder.reload_now):
+            snapshot = load()  # a reload releases the previous generation's values
+            assert set(WARMERS) <= set(snapshot.derived)
+            codes = next(k for k in WARMERS if k.name == "school facet codes").of(snapshot)
+            assert isinstance(codes, FacetCodes) and len(codes.codes) == len(snapshot.plans)
