@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, defer
 
 from app.derived import Derived
+from app.memory import trim
 from app.snapshot import EMPTY_HITS, Hits, NeedleCache, Snapshot
 from indexer import pg_index
 from indexer.catalog import INDEXED, Plan
@@ -237,6 +238,7 @@ class PgSnapshotHolder:
         snapshot = PgSnapshot(self.engine)
         if self._warm is not None:
             self._warm(snapshot)
+        trim()  # the rows read are freed once the arrays are built
         return snapshot
 
     def _current_generation(self) -> int | None:

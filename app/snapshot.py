@@ -125,8 +125,13 @@ class Snapshot:
             word_lengths[glob] = np.diff(word_offsets)[local]
             word_starts[glob] = word_offsets[:-1][local] + base
             sections = state.sections
-            for g, i in zip(glob.tolist(), local.tolist()):
-                self.sections[g] = sections[i]
+            whole = len(local) == state.size and len(glob) and int(glob[-1]) - int(glob[0]) == len(glob) - 1 \
+                and bool(np.all(np.diff(local) == 1))
+            if whole:
+                self.sections[int(glob[0]) : int(glob[-1]) + 1] = sections  # the whole segment, in order
+            else:
+                for g, i in zip(glob.tolist(), local.tolist()):
+                    self.sections[g] = sections[i]
             remap = np.empty(len(state.vocabulary), np.int32)
             for w, word in enumerate(state.vocabulary):
                 found = word_index.get(word)
@@ -139,14 +144,25 @@ class Snapshot:
             base += len(ids_here)
         self.word_offsets = np.concatenate([[0], np.cumsum(word_lengths)]).astype(np.int64)
         pool = np.concatenate(pools) if pools else np.empty(0, np.int32)
-        self.word_ids = pool[_ranges(word_starts, word_lengths)] if size else np.empty(0, np.int32)
+        if not size:
+            self.word_ids = np.empty(0, np.int32)
+        elif len(pool) == int(word_lengths.sum()) and np.array_equal(word_starts, self.word_offsets[:-1]):
+            self.word_ids = pool  # every segment's passages kept, in the snapshot's order: nothing to gather
+        else:
+            self.word_ids = pool[_ranges(word_starts, word_lengths)]
         texts, normalized = [], []
+        runs: list[list[int]] = []  # [segment, start, end]: consecutive plans of one segment, one slice
         for s, k in zip(plan_segment.tolist(), plan_local.tolist()):
-            state = segments[s].state
-            a = int(state.offsets[local_first[s][k]])
-            b = int(state.offsets[local_first[s][k] + local_counts[s][k]])
-            texts.append(state.text[a:b])
-            normalized.append(state.normalized[a:b])
+            offsets = segments[s].state.offsets
+            a = int(offsets[local_first[s][k]])
+            b = int(offsets[local_first[s][k] + local_counts[s][k]])
+            if runs and runs[-1][0] == s and runs[-1][2] == a:
+                runs[-1][2] = b
+            else:
+                runs.append([s, a, b])
+        for s, a, b in runs:  # a whole segment's text is its own string, not a copy
+            texts.append(segments[s].state.text[a:b])
+            normalized.append(segments[s].state.normalized[a:b])
         bounds = np.concatenate([[0], np.cumsum(self.lengths, dtype=np.int64)]).tolist()
         self.texts = TextCut("".join(texts), bounds)
         self.normalized = TextCut("".join(normalized), bounds)
@@ -409,4 +425,5 @@ class SnapshotHolder:
         snapshot = self._load(self.directory)
         if self._warm is not None:
             self._warm(snapshot)
+        trim()  # loading frees as much as it keeps (each segment's texts, joined into one)
         return snapshot
