@@ -52,11 +52,21 @@ class Derived:
     def __len__(self) -> int:
         return len(self._values)
 
-    def clear(self) -> None:
-        """Forget every value: requests still on this generation compute again what they need."""
+    def clear(self, *, keep_warm: bool = False) -> None:
+        """Forget the values (but the warmers' with `keep_warm`: small by design, and what a
+        snapshot extending this one combines); requests still here compute again what they need."""
         with self._lock:
-            self._values.clear()
+            for key in list(self._values):
+                if not (keep_warm and key.warm):
+                    del self._values[key]
             self._building.clear()
+
+    def extend(self, head: Derived, tail: Any) -> None:
+        """Values of a searcher that is `head`'s passages followed by `tail`'s: each value `head`
+        holds that can be combined, combined with the same value computed for `tail` alone."""
+        for key, value in list(head._values.items()):
+            if key.combine is not None:
+                self._values[key] = key.combine(value, key.build(tail))
 
 
 WARMERS: list[PerGeneration[Any]] = []
@@ -69,6 +79,8 @@ class PerGeneration(Generic[T]):
     name: str
     build: Callable[[Any], T] = field(repr=False)
     warm: bool = False
+    # for a value per passage or per plan: (head's, tail's) -> the value of head + tail
+    combine: Callable[[T, T], T] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.warm:

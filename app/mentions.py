@@ -57,7 +57,9 @@ def _countable(snapshot: Snapshot) -> np.ndarray:
     return mask
 
 
-COUNTABLE = PerGeneration("passages that may be hits", _countable, warm=True)
+# a passage's countability depends on the next passage of its plan only: concatenable by plan
+COUNTABLE = PerGeneration("passages that may be hits", _countable, warm=True,
+                          combine=lambda head, tail: np.concatenate([head, tail]))
 
 
 def countable(snapshot: Snapshot) -> np.ndarray:

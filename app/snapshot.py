@@ -21,7 +21,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, MutableSet
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ import numpy as np
 
 from app.derived import Derived
 from app.memory import trim
+from indexer.errors import PlansError
 from indexer.index import reader
 from indexer.index.postings import CHAR_BITS, SATURATED, Postings
 from indexer.index.segment import TextCut
@@ -63,16 +64,79 @@ class _Part:
 class Snapshot:
     """The passages and plans of one index generation; thread-safe for reads."""
 
-    def __init__(self, directory: Path, *, verified: MutableSet[str] | None = None) -> None:
+    def __init__(self, directory: Path, *, verified: MutableSet[str] | None = None,
+                 previous: Snapshot | None = None) -> None:
+        """The newest good commit; `previous`: a snapshot of the same index this one may extend
+        (a commit that only added segments of newer plans reads just those)."""
         self.directory = directory
+        self.loaded_at = time.time()
+        self._cache = NeedleCache()
+        self.derived = Derived()  # values app modules compute once per generation (app/derived.py)
+        if previous is not None and self._extended(previous, verified):
+            return
         commit = reader.open_commit(directory, verified)
         self.generation = commit.generation
         self.problems: list[str] = commit.problems  # why newer generations were refused
         self.key = _generation_key(directory, commit.generation)
-        self.loaded_at = time.time()
-        self._cache = NeedleCache()
-        self.derived = Derived()  # values app modules compute once per generation (app/derived.py)
+        self._listing = [(s.segment_id, frozenset(s.deleted)) for s in commit.segments]
         self._set(commit.segments)
+
+    def _extended(self, previous: Snapshot, verified: MutableSet[str] | None) -> bool:
+        """Whether the newest commit is `previous` plus new segments holding only newer plans,
+        and if so this snapshot built from `previous` and those segments alone."""
+        try:
+            number, segments = reader.listing(self.directory)
+            found = [(segid, frozenset(deleted)) for segid, deleted in segments]
+            known = len(previous._listing)
+            if previous.problems or found[:known] != previous._listing or len(found) == known:
+                return False
+            added = [reader.LiveSegment(segid, reader.load_segment(self.directory, segid, verified), set(deleted))
+                     for segid, deleted in found[known:]]
+        except (PlansError, OSError):  # the full open decides: another commit, a corrupt one, a missing one
+            return False
+        tail = Snapshot.__new__(Snapshot)
+        tail._set(added)
+        newest = max(previous.plan_by_id, default=-1)
+        if not tail.plan_by_id or min(tail.plan_by_id) <= newest:
+            return False  # a plan among the existing ones: its passages go in the middle
+        self.generation, self.problems = number, []
+        self.key = _generation_key(self.directory, number)
+        self._listing = found
+        self._join(previous, tail)
+        self.derived.extend(previous.derived, tail)
+        return True
+
+    def _join(self, head: Snapshot, tail: Snapshot) -> None:
+        """`head`'s passages and plans followed by `tail`'s (whose plans are all newer)."""
+        plans, size = len(head.plans), head.size
+        self.plans = head.plans + tail.plans
+        self.plan_by_id = {**head.plan_by_id, **{p: i + plans for p, i in tail.plan_by_id.items()}}
+        self.size = size + tail.size
+        for name in ("passage_ids", "ordinals", "heading_lengths", "lengths", "plan_passage_count", "plan_chars"):
+            setattr(self, name, np.concatenate([getattr(head, name), getattr(tail, name)]))
+        self.passage_plan = np.concatenate([head.passage_plan, tail.passage_plan + plans]).astype(np.int32)
+        self.plan_first = np.concatenate([head.plan_first, tail.plan_first + size]).astype(np.int32)
+        self.sections = head.sections + tail.sections
+        index = {word: i for i, word in enumerate(head.vocabulary)}
+        self.vocabulary = list(head.vocabulary)
+        remap = np.empty(len(tail.vocabulary), np.int32)
+        for w, word in enumerate(tail.vocabulary):
+            found = index.get(word)
+            if found is None:
+                found = index[word] = len(self.vocabulary)
+                self.vocabulary.append(word)
+            remap[w] = found
+        tail_ids = remap[tail.word_ids] if len(tail.word_ids) else np.empty(0, np.int32)
+        self.word_ids = np.concatenate([head.word_ids, tail_ids]).astype(np.int32)
+        self.word_offsets = np.concatenate([head.word_offsets, tail.word_offsets[1:] + head.word_offsets[-1]])
+        chars = head.texts.bounds[-1]
+        bounds = head.texts.bounds + [b + chars for b in tail.texts.bounds[1:]]
+        self.texts = TextCut(head.texts.text + tail.texts.text, bounds)
+        self.normalized = TextCut(head.normalized.text + tail.normalized.text, bounds)
+        self._parts = [replace(part, identity=False) for part in head._parts] + [
+            replace(part, to_global=np.where(part.to_global >= 0, part.to_global + size, -1).astype(np.int32), identity=False)
+            for part in tail._parts]
+        self.average_length = float(self.lengths.mean()) if self.size else 1.0
 
     def _set(self, segments: list[reader.LiveSegment]) -> None:
         ids, owner, local_plan = [], [], []
@@ -201,11 +265,12 @@ class Snapshot:
         self._cache.clear()
 
     def release_caches(self) -> None:
-        """Forget what was computed and cached on this generation (needles, `derived`): before the
-        next generation loads beside it, so the two are held with one set of caches, not two.
-        Requests still on this one compute again what they need."""
+        """Forget what was computed and cached on this generation (needles, `derived` but for the
+        small warmed values a snapshot extending this one combines): before the next generation
+        loads beside it, so the two are held with one set of caches, not two. Requests still on
+        this one compute again what they need."""
         self.clear_cache()
-        self.derived.clear()
+        self.derived.clear(keep_warm=True)
 
     def _find(self, needle: str) -> Hits:
         if not needle or self.size == 0:
@@ -354,7 +419,7 @@ class SnapshotHolder:
         self.reload_interval = reload_interval
         self._verified: set[str] = set()  # segments whose checksums this process has checked
         # how a generation is loaded (tests pass a slow one to provoke races)
-        self._load = load or (lambda where: Snapshot(where, verified=self._verified))
+        self._load = load or (lambda where: Snapshot(where, verified=self._verified, previous=self._previous()))
         self._warm = warm  # what every snapshot computes before it serves (app.search.warm)
         self._current = self._loaded()
         self._failed: tuple[tuple[int, int], str] | None = None  # the newest key that would not load, and why
@@ -420,6 +485,10 @@ class SnapshotHolder:
         self._current.release_caches()
         trim()
         return self._loaded()
+
+    def _previous(self) -> Snapshot | None:
+        """The snapshot a reload may extend (none at the first load)."""
+        return getattr(self, "_current", None)
 
     def _loaded(self) -> Snapshot:
         snapshot = self._load(self.directory)

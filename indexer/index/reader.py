@@ -84,6 +84,28 @@ def open_commit(directory: Path, verified: MutableSet[str] | None = None) -> Com
     raise CorruptIndexError(f"the index in {directory} kept changing while it was opened")
 
 
+def listing(directory: Path) -> tuple[int, list[tuple[str, set[int]]]]:
+    """The newest generation's number and its segments with their deleted plans, from its TOC
+    alone (IndexMissingError: none; CorruptIndexError: an unreadable TOC or segment)."""
+    found = generations(directory)
+    if not found:
+        raise IndexMissingError(f"no index in {directory}: run `plans index` first")
+    storage = FileStorage(str(directory), readonly=True)
+    toc = read_toc(storage, found[0])
+    return found[0], [(segment.segid, deleted_plans(storage, toc.schema, segment)) for segment in toc.segments]
+
+
+def load_segment(directory: Path, segid: str, verified: MutableSet[str] | None = None) -> State:
+    """One segment's sidecar, checksummed unless `verified` holds it (and then added to it)."""
+    try:
+        state = files.load(directory, segid, checksums=verified is None or segid not in verified)
+    except FileNotFoundError:
+        raise CorruptIndexError(f"segment {segid} has no sidecar") from None
+    if verified is not None:
+        verified.add(segid)
+    return state
+
+
 def read_segments(directory: Path, number: int, verified: MutableSet[str] | None = None) -> list[LiveSegment]:
     """The live segments of generation `number`, each checked against its manifest."""
     storage = FileStorage(str(directory), readonly=True)
