@@ -26,7 +26,7 @@ from app.routes import compare_pages
 from app.routes import suggest as suggest_routes
 from app.search import warm
 from app.searcher import SearcherHolder
-from app.snapshot import SnapshotHolder
+from app.holder import SnapshotHolder
 from app.themes import load_themes
 from indexer.errors import (
     IndexerUnavailable, IndexMissingError, NotFound, PlansError, QueryError, ReadError, SchemaVersionError, Unavailable,

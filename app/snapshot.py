@@ -11,7 +11,7 @@ segment's passage numbers to the snapshot's (-1: a plan Whoosh deleted). Matchin
 - longer needles: candidates are the passages holding its rarest bigrams (intersected until
   few remain), verified by a literal `find`/`count` on the normalised text.
 The result is exact by construction: a passage matches when the needle occurs in it,
-whatever jieba does.
+whatever jieba does. `app.holder` lends the current snapshot and reopens newer commits.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 
 from app.derived import Derived
-from app.memory import trim
 from indexer.errors import PlansError
 from indexer.index import reader
 from indexer.index.postings import CHAR_BITS, SATURATED, Postings
@@ -77,7 +76,7 @@ class Snapshot:
         commit = reader.open_commit(directory, verified)
         self.generation = commit.generation
         self.problems: list[str] = commit.problems  # why newer generations were refused
-        self.key = _generation_key(directory, commit.generation)
+        self.key = generation_key(directory, commit.generation)
         self._listing = [(s.segment_id, frozenset(s.deleted)) for s in commit.segments]
         self._set(commit.segments)
 
@@ -100,10 +99,10 @@ class Snapshot:
         if not tail.plan_by_id or min(tail.plan_by_id) <= newest:
             return False  # a plan among the existing ones: its passages go in the middle
         self.generation, self.problems = number, []
-        self.key = _generation_key(self.directory, number)
+        self.key = generation_key(self.directory, number)
         self._listing = found
         self._join(previous, tail)
-        self.derived.extend(previous.derived, tail)
+        self.derived.extend(previous.derived, tail)  # the combinable warmed values
         return True
 
     def _join(self, head: Snapshot, tail: Snapshot) -> None:
@@ -119,18 +118,10 @@ class Snapshot:
         self.sections = head.sections + tail.sections
         index = {word: i for i, word in enumerate(head.vocabulary)}
         self.vocabulary = list(head.vocabulary)
-        remap = np.empty(len(tail.vocabulary), np.int32)
-        for w, word in enumerate(tail.vocabulary):
-            found = index.get(word)
-            if found is None:
-                found = index[word] = len(self.vocabulary)
-                self.vocabulary.append(word)
-            remap[w] = found
-        tail_ids = remap[tail.word_ids] if len(tail.word_ids) else np.empty(0, np.int32)
-        self.word_ids = np.concatenate([head.word_ids, tail_ids]).astype(np.int32)
+        remap = _remap(tail.vocabulary, self.vocabulary, index)
+        self.word_ids = np.concatenate([head.word_ids, remap[tail.word_ids]]).astype(np.int32)
         self.word_offsets = np.concatenate([head.word_offsets, tail.word_offsets[1:] + head.word_offsets[-1]])
-        chars = head.texts.bounds[-1]
-        bounds = head.texts.bounds + [b + chars for b in tail.texts.bounds[1:]]
+        bounds = head.texts.bounds + [b + head.texts.bounds[-1] for b in tail.texts.bounds[1:]]
         self.texts = TextCut(head.texts.text + tail.texts.text, bounds)
         self.normalized = TextCut(head.normalized.text + tail.normalized.text, bounds)
         self._parts = [replace(part, identity=False) for part in head._parts] + [
@@ -196,13 +187,7 @@ class Snapshot:
             else:
                 for g, i in zip(glob.tolist(), local.tolist()):
                     self.sections[g] = sections[i]
-            remap = np.empty(len(state.vocabulary), np.int32)
-            for w, word in enumerate(state.vocabulary):
-                found = word_index.get(word)
-                if found is None:
-                    found = word_index[word] = len(self.vocabulary)
-                    self.vocabulary.append(word)
-                remap[w] = found
+            remap = _remap(state.vocabulary, self.vocabulary, word_index)
             ids_here = np.asarray(state.word_ids)
             pools.append(remap[ids_here] if len(ids_here) else np.empty(0, np.int32))
             base += len(ids_here)
@@ -351,6 +336,18 @@ class Snapshot:
         """Nothing to release: the memory-mapped arrays are unmapped when the snapshot is collected."""
 
 
+def _remap(words: list[str], vocabulary: list[str], index: dict[str, int]) -> np.ndarray:
+    """Each of `words`' id in `vocabulary` (indexed by `index`), the words it lacks appended."""
+    remap = np.empty(len(words), np.int32)
+    for w, word in enumerate(words):
+        found = index.get(word)
+        if found is None:
+            found = index[word] = len(vocabulary)
+            vocabulary.append(word)
+        remap[w] = found
+    return remap
+
+
 def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """`concatenate([arange(a, a + n) for a, n in zip(starts, counts)])`, as int64."""
     counts = np.asarray(counts, np.int64)
@@ -397,102 +394,6 @@ class NeedleCache:
         return len(self._hits)
 
 
-def _generation_key(directory: Path, number: int) -> tuple[int, int]:
+def generation_key(directory: Path, number: int) -> tuple[int, int]:
     """Changes when a commit lands or `plans reindex` swaps in a new folder."""
     return (os.stat(directory).st_ino, number)
-
-
-class SnapshotHolder:
-    """The current snapshot, reopened by a background thread (Lucene's SearcherManager): every
-    `reload_interval` seconds it lists the index's TOCs and, when a newer commit is there,
-    loads it beside the current one and swaps it in. Requests only take `current()`.
-
-    A commit that fails to load (a corrupt file) is not retried until a newer one lands; the
-    last good snapshot goes on serving, and `health()` says why it is degraded.
-    """
-
-    def __init__(
-        self, directory: Path, *, reload_interval: float = 1.0, load: Callable[[Path], Snapshot] | None = None,
-        warm: Callable[[Snapshot], object] | None = None,
-    ) -> None:
-        self.directory = directory
-        self.reload_interval = reload_interval
-        self._verified: set[str] = set()  # segments whose checksums this process has checked
-        # how a generation is loaded (tests pass a slow one to provoke races)
-        self._load = load or (lambda where: Snapshot(where, verified=self._verified, previous=self._previous()))
-        self._warm = warm  # what every snapshot computes before it serves (app.search.warm)
-        self._current = self._loaded()
-        self._failed: tuple[tuple[int, int], str] | None = None  # the newest key that would not load, and why
-        newest = self._newest()
-        if newest is not None and newest != self._current.key:  # refused at start: its problems say why
-            self._failed = (newest, "")
-        self._reloading = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        if reload_interval >= 0:
-            self._thread = threading.Thread(target=self._watch, name="snapshot-reopen", daemon=True)
-            self._thread.start()
-
-    def current(self) -> Snapshot:
-        return self._current
-
-    def health(self) -> tuple[str, str | None]:
-        """("ok", None), or ("degraded", why): a newer commit was refused and an older one is served."""
-        reasons = list(self._current.problems)
-        if self._failed is not None and self._failed[1]:
-            reasons.append(self._failed[1])
-        return ("degraded", "; ".join(reasons)) if reasons else ("ok", None)
-
-    def close(self) -> None:
-        """Stop the reopen thread (the app's shutdown)."""
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(5)
-
-    def _watch(self) -> None:
-        while not self._stop.wait(max(self.reload_interval, 0.05)):
-            newest = self._newest()
-            if newest is None or newest == self._current.key or (self._failed and self._failed[0] == newest):
-                continue
-            with self._reloading:
-                if self._newest() == self._current.key:
-                    continue  # an explicit reload got there first
-                try:
-                    self._current = self._fresh()  # the old one is freed when the last request using it ends
-                except Exception as exc:  # keep serving the last good generation
-                    self._failed = (newest, f"generation {newest[1]} could not be loaded: {exc}")
-                else:  # when an older one was served instead, its problems say why
-                    self._failed = (newest, "") if self._current.key != newest else None
-
-    def _newest(self) -> tuple[int, int] | None:
-        try:
-            found = reader.generations(self.directory)
-            return _generation_key(self.directory, found[0]) if found else None
-        except OSError:  # an index being swapped in; the next look sees it
-            return None
-
-    def reload_now(self) -> Snapshot:
-        """Load the newest generation synchronously (after an upload or a delete; tests)."""
-        # waits for a background load: one begun before the last commit could otherwise
-        # finish after this one and put an older generation back
-        with self._reloading:
-            self._current = self._fresh()
-            self._failed = None
-        return self._current
-
-    def _fresh(self) -> Snapshot:
-        # for a moment two generations are held: the old one without its caches, from the smallest heap
-        self._current.release_caches()
-        trim()
-        return self._loaded()
-
-    def _previous(self) -> Snapshot | None:
-        """The snapshot a reload may extend (none at the first load)."""
-        return getattr(self, "_current", None)
-
-    def _loaded(self) -> Snapshot:
-        snapshot = self._load(self.directory)
-        if self._warm is not None:
-            self._warm(snapshot)
-        trim()  # loading frees as much as it keeps (each segment's texts, joined into one)
-        return snapshot

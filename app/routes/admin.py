@@ -43,7 +43,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from app import models
 from app.documents import document_summary
 from app.indexer_child import IndexerChild
-from app.snapshot import SnapshotHolder
+from app.holder import SnapshotHolder
 from indexer.errors import IndexerUnavailable, StorageError, Unavailable, UploadRejected, describe_fault
 from indexer.settings import Settings
 from indexer.uploads import drop_if_orphan

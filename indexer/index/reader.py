@@ -95,12 +95,13 @@ def listing(directory: Path) -> tuple[int, list[tuple[str, set[int]]]]:
     return found[0], [(segment.segid, deleted_plans(storage, toc.schema, segment)) for segment in toc.segments]
 
 
-def load_segment(directory: Path, segid: str, verified: MutableSet[str] | None = None) -> State:
+def load_segment(directory: Path, segid: str, verified: MutableSet[str] | None = None, number: int | None = None) -> State:
     """One segment's sidecar, checksummed unless `verified` holds it (and then added to it)."""
     try:
         state = files.load(directory, segid, checksums=verified is None or segid not in verified)
     except FileNotFoundError:
-        raise CorruptIndexError(f"segment {segid} has no sidecar") from None
+        of = f" of generation {number}" if number is not None else ""
+        raise CorruptIndexError(f"segment {segid}{of} has no sidecar") from None
     if verified is not None:
         verified.add(segid)
     return state
@@ -110,17 +111,8 @@ def read_segments(directory: Path, number: int, verified: MutableSet[str] | None
     """The live segments of generation `number`, each checked against its manifest."""
     storage = FileStorage(str(directory), readonly=True)
     toc = read_toc(storage, number)
-    out = []
-    for segment in toc.segments:
-        segid = segment.segid
-        try:
-            state = files.load(directory, segid, checksums=verified is None or segid not in verified)
-        except FileNotFoundError:
-            raise CorruptIndexError(f"segment {segid} of generation {number} has no sidecar") from None
-        if verified is not None:
-            verified.add(segid)
-        out.append(LiveSegment(segid, state, deleted_plans(storage, toc.schema, segment)))
-    return out
+    return [LiveSegment(segment.segid, load_segment(directory, segment.segid, verified, number),
+                        deleted_plans(storage, toc.schema, segment)) for segment in toc.segments]
 
 
 class _BufferedStorage(FileStorage):  # type: ignore[misc]

@@ -120,7 +120,7 @@ def test_a_corrupt_commit_landing_while_serving_is_refused_by_the_reopen_thread(
     """The background reopen finds the new commit corrupt: the served snapshot stays, health degrades."""
     import time
 
-    from app.snapshot import SnapshotHolder
+    from app.holder import SnapshotHolder
 
     settings, extra = grown
     shutil.copytree(settings.plans_home, tmp_path / "home")

@@ -21,7 +21,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.snapshot import Snapshot, SnapshotHolder
+from app.holder import SnapshotHolder
+from app.snapshot import Snapshot
 from indexer import store
 from indexer.pipeline import Pipeline
 from indexer.settings import Settings, get_settings
@@ -238,13 +239,13 @@ def test_memory_is_handed_back_before_a_reload_and_after_large_comparisons(
     from fastapi.testclient import TestClient
 
     import app.routes.compare as compare_routes
-    import app.snapshot as snapshot_module
+    import app.holder as holder_module
     from app.main import create_app
     from app.memory import trim
 
     assert isinstance(trim(), bool)  # callable here (glibc), a no-op elsewhere
     calls: list[str] = []
-    monkeypatch.setattr(snapshot_module, "trim", lambda: calls.append("reload"))
+    monkeypatch.setattr(holder_module, "trim", lambda: calls.append("reload"))
     monkeypatch.setattr(compare_routes, "trim", lambda: calls.append("answer"))
     SnapshotHolder(sample_home.index_dir, reload_interval=-1).reload_now()
     assert calls == ["reload"] * 3  # after the first load, before the reload, after it

@@ -27,7 +27,8 @@ import pytest
 from typer.testing import CliRunner
 
 from app.search import SearchRequest, search
-from app.snapshot import Snapshot, SnapshotHolder
+from app.holder import SnapshotHolder
+from app.snapshot import Snapshot
 from indexer.cleaning import clean, normalize
 from app.cli import cli
 from indexer.errors import IndexLockedError
