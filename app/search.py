@@ -27,7 +27,7 @@ from app import derived
 from app.anchors import passage_anchor
 from app.derived import PerGeneration
 from app.facets import FACETS as FACET_CLASSES
-from app.facets import plan_field, split_values, value_filter  # noqa: F401  (plan_field: bench/fts5.py)
+from app.facets import plan_field, split_values, value_filter  # noqa: F401  (plan_field: bench/peers.py)
 from app.highlighting import highlight
 from app.loose import Projection, project, projection
 from app.mentions import countable

@@ -77,20 +77,18 @@ class Snapshot:
         self.generation = commit.generation
         self.problems: list[str] = commit.problems  # why newer generations were refused
         self.key = generation_key(directory, commit.generation)
-        self._listing = [(s.segment_id, frozenset(s.deleted)) for s in commit.segments]
+        self._listing = [(s.segment_id, s.deleted_docs) for s in commit.segments]
         self._set(commit.segments)
 
     def _extended(self, previous: Snapshot, verified: MutableSet[str] | None) -> bool:
         """Whether the newest commit is `previous` plus new segments holding only newer plans,
         and if so this snapshot built from `previous` and those segments alone."""
         try:
-            number, segments = reader.listing(self.directory)
-            found = [(segid, frozenset(deleted)) for segid, deleted in segments]
+            number, found = reader.listing(self.directory)  # no segment read: ids and delete counts
             known = len(previous._listing)
             if previous.problems or found[:known] != previous._listing or len(found) == known:
                 return False
-            added = [reader.LiveSegment(segid, reader.load_segment(self.directory, segid, verified), set(deleted))
-                     for segid, deleted in found[known:]]
+            added = reader.read_segments(self.directory, number, verified, only={segid for segid, _ in found[known:]})
         except (PlansError, OSError):  # the full open decides: another commit, a corrupt one, a missing one
             return False
         tail = Snapshot.__new__(Snapshot)

@@ -12,10 +12,8 @@ The result has the shape of /api/search's essentials: total, documents, page of 
 
 from __future__ import annotations
 
-import html
 import sqlite3
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +21,8 @@ import numpy as np
 
 from app.mentions import countable
 from app.query import And, Filter, Node, Not, Or, Term, parse, positive_terms
-from app.search import FACETS, plan_field
 from app.snapshot import Snapshot
+from bench.peers import facet_values, facets, mark
 from indexer.cleaning import normalize
 
 TABLE = "passages_fts"
@@ -39,7 +37,7 @@ class Fts5Index:
         self.snapshot = snapshot
         self.build_seconds = self._build()
         self.conn = sqlite3.connect(path, check_same_thread=False)
-        self.facet_values = [[plan_field(meta, name) for name in FACETS] for meta in snapshot.plans]
+        self.facet_values = facet_values(snapshot.plans)
 
     def _build(self) -> float:
         self.path.unlink(missing_ok=True)
@@ -111,7 +109,7 @@ class Fts5Index:
             for p in best
         ]
         return {"total": len(rows), "documents": len(by_plan), "groups": groups,
-                "facets": self._facets(by_plan), "mode": mode}
+                "facets": facets(self.facet_values, {p: len(members) for p, members in by_plan.items()}), "mode": mode}
 
     def _marks(self, rowids: list[int], expression: str | None, needles: list[str]) -> dict[int, str]:
         if not rowids:
@@ -122,21 +120,7 @@ class Fts5Index:
                    f"FROM {TABLE} WHERE {TABLE} MATCH ? AND rowid IN ({holes})")
             return dict(self.conn.execute(sql, [expression, *rowids]))
         sql = f"SELECT rowid, text FROM {TABLE} WHERE rowid IN ({holes})"
-        out = {}
-        for rowid, text in self.conn.execute(sql, rowids):
-            text = html.escape(text)
-            for needle in needles:
-                text = text.replace(html.escape(needle), f"<mark>{html.escape(needle)}</mark>")
-            out[rowid] = text
-        return out
-
-    def _facets(self, by_plan: dict[int, list[tuple[float, int]]]) -> dict[str, list[tuple[str, int]]]:
-        counts: list[Counter[str]] = [Counter() for _ in FACETS]
-        for plan, members in by_plan.items():
-            for counter, value in zip(counts, self.facet_values[plan]):
-                if value is not None:
-                    counter[value] += len(members)
-        return {name: counter.most_common() for name, counter in zip(FACETS, counts)}
+        return {rowid: mark(text, needles) for rowid, text in self.conn.execute(sql, rowids)}
 
 
 def _quote(needle: str) -> str:

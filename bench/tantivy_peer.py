@@ -17,10 +17,8 @@ marks, and the four facets (counted from the per-plan counts of a terms aggregat
 
 from __future__ import annotations
 
-import html
 import shutil
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +27,8 @@ import tantivy
 
 from app.mentions import countable
 from app.query import And, Filter, Node, Not, Or, Term, parse, positive_terms
-from app.search import FACETS, plan_field
 from app.snapshot import Snapshot
+from bench.peers import facet_values, facets, mark
 from bench.queries import filter_texts, plan_field_matches
 
 ANALYZER = "exact_whitespace"
@@ -64,7 +62,7 @@ class TantivyIndex:
         self.build_seconds = self._build(threads)
         self.index = self._open()
         self.searcher = self.index.searcher()
-        self.facet_values = [[plan_field(meta, name) for name in FACETS] for meta in snapshot.plans]
+        self.facet_values = facet_values(snapshot.plans)
 
     def _open(self) -> tantivy.Index:
         index = tantivy.Index(self.schema, path=str(self.path), reuse=True)
@@ -136,18 +134,18 @@ class TantivyIndex:
         by_plan = {int(b["key"]): int(b["doc_count"]) for b in counted["plans"]["buckets"]}
         total = sum(by_plan.values())
         best = self._best_plans(query, size, total)
+        needles = [t.needle for t in positive_terms(node)]
         groups = []
         for plan in best:
             within = tantivy.Query.boolean_query([(tantivy.Occur.Must, query),
                                                   (tantivy.Occur.Must, tantivy.Query.term_query(self.schema, "plan", plan))])
             hits = self.searcher.search(within, limit=per_group, count=False).hits
-            needles = [t.needle for t in positive_terms(node)]
             passages = []
             for _, address in hits:
                 doc = self.searcher.doc(address)
-                passages.append({"id": doc["rowid"][0], "highlight": _mark(bytes(doc["text"][0]).decode(), needles)})
+                passages.append({"id": doc["rowid"][0], "highlight": mark(bytes(doc["text"][0]).decode(), needles)})
             groups.append({"plan": plan, "hits": by_plan.get(plan, 0), "passages": passages})
-        return {"total": total, "documents": len(by_plan), "groups": groups, "facets": self._facets(by_plan)}
+        return {"total": total, "documents": len(by_plan), "groups": groups, "facets": facets(self.facet_values, by_plan)}
 
     def _best_plans(self, query: tantivy.Query, size: int, total: int) -> list[int]:
         """The first `size` plans in the order of their best passage's score."""
@@ -163,18 +161,3 @@ class TantivyIndex:
             if len(hits) >= total:
                 return list(seen)
             limit *= 4
-
-    def _facets(self, by_plan: dict[int, int]) -> dict[str, list[tuple[str, int]]]:
-        counts: list[Counter[str]] = [Counter() for _ in FACETS]
-        for plan, hits in by_plan.items():
-            for counter, value in zip(counts, self.facet_values[plan]):
-                if value is not None:
-                    counter[value] += hits
-        return {name: counter.most_common() for name, counter in zip(FACETS, counts)}
-
-
-def _mark(text: str, needles: list[str]) -> str:
-    text = html.escape(text)
-    for needle in needles:
-        text = text.replace(html.escape(needle), f"<mark>{html.escape(needle)}</mark>")
-    return text

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import MutableSet
+from collections.abc import Collection, MutableSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,11 +34,13 @@ _TOC = re.compile(rf"^_{INDEX_NAME}_(\d+)\.toc$")
 
 @dataclass
 class LiveSegment:
-    """One segment of a commit: its id, its sidecar's state and the plans Whoosh deleted from it."""
+    """One segment of a commit: its id, its sidecar's state and the plans Whoosh deleted from it
+    (`deleted_docs`: Whoosh's count of its deleted documents, which every delete there raises)."""
 
     segment_id: str
     state: State
     deleted: set[int]
+    deleted_docs: int = 0
 
 
 @dataclass
@@ -84,35 +86,36 @@ def open_commit(directory: Path, verified: MutableSet[str] | None = None) -> Com
     raise CorruptIndexError(f"the index in {directory} kept changing while it was opened")
 
 
-def listing(directory: Path) -> tuple[int, list[tuple[str, set[int]]]]:
-    """The newest generation's number and its segments with their deleted plans, from its TOC
-    alone (IndexMissingError: none; CorruptIndexError: an unreadable TOC or segment)."""
+def listing(directory: Path) -> tuple[int, list[tuple[str, int]]]:
+    """The newest generation's number and, from its TOC alone, each segment's id and count of
+    deleted documents (IndexMissingError: no index; CorruptIndexError: an unreadable TOC)."""
     found = generations(directory)
     if not found:
         raise IndexMissingError(f"no index in {directory}: run `plans index` first")
-    storage = FileStorage(str(directory), readonly=True)
-    toc = read_toc(storage, found[0])
-    return found[0], [(segment.segid, deleted_plans(storage, toc.schema, segment)) for segment in toc.segments]
+    toc = read_toc(FileStorage(str(directory), readonly=True), found[0])
+    return found[0], [(segment.segid, segment.deleted_count()) for segment in toc.segments]
 
 
-def load_segment(directory: Path, segid: str, verified: MutableSet[str] | None = None, number: int | None = None) -> State:
+def _load_segment(directory: Path, segid: str, verified: MutableSet[str] | None, number: int) -> State:
     """One segment's sidecar, checksummed unless `verified` holds it (and then added to it)."""
     try:
         state = files.load(directory, segid, checksums=verified is None or segid not in verified)
     except FileNotFoundError:
-        of = f" of generation {number}" if number is not None else ""
-        raise CorruptIndexError(f"segment {segid}{of} has no sidecar") from None
+        raise CorruptIndexError(f"segment {segid} of generation {number} has no sidecar") from None
     if verified is not None:
         verified.add(segid)
     return state
 
 
-def read_segments(directory: Path, number: int, verified: MutableSet[str] | None = None) -> list[LiveSegment]:
-    """The live segments of generation `number`, each checked against its manifest."""
+def read_segments(directory: Path, number: int, verified: MutableSet[str] | None = None,
+                  only: Collection[str] | None = None) -> list[LiveSegment]:
+    """The live segments of generation `number` (those in `only`, if given), each checked
+    against its manifest."""
     storage = FileStorage(str(directory), readonly=True)
     toc = read_toc(storage, number)
-    return [LiveSegment(segment.segid, load_segment(directory, segment.segid, verified, number),
-                        deleted_plans(storage, toc.schema, segment)) for segment in toc.segments]
+    return [LiveSegment(segment.segid, _load_segment(directory, segment.segid, verified, number),
+                        deleted_plans(storage, toc.schema, segment), segment.deleted_count())
+            for segment in toc.segments if only is None or segment.segid in only]
 
 
 class _BufferedStorage(FileStorage):  # type: ignore[misc]
