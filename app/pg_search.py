@@ -7,19 +7,26 @@ compare need, as the embedded snapshot holds them. Which passages hold a needle 
 the database, through an index whatever its length, and exact by construction:
 - one or two characters: `grams @> ARRAY[needle]` (GIN over each passage's distinct
   characters and bigrams: the array holds the needle exactly when the text does);
-- three or more: `normalized LIKE '%needle%'` (escaped; pg_trgm GIN), and the array holding
-  the needle's bigrams, so a needle without trigrams (punctuation) still uses an index.
-Mention counts and first offsets come from the same query (`replace`/`strpos` count and
-find like `str.count`/`str.find`). Servers hold no files: any number of them read one
-database, or a streaming replica (PLANS_READ_DATABASE_URL), and notice a commit by its
-generation row.
+- three or more with three word characters in a row: `normalized LIKE '%needle%'` (escaped;
+  pg_trgm GIN, rechecked exactly);
+- three or more without (punctuation between the characters): the gram array holding the
+  needle's bigrams, confirmed by `strpos`.
+The match statement runs with sequential scans disabled (`MATCH_SETTINGS`): the planner prices a
+scan by its pages and not by detoasting each row's gram array, so left to cost it scans every
+passage for a common character or bigram although the GIN index answers it. The database
+returns passage ids only; mention counts and first offsets are `str.count`/`str.find` over the
+generation's normalised texts, which the server holds for highlights anyway. Servers hold no
+files: any number of them read one database, or a streaming replica (PLANS_READ_DATABASE_URL),
+and notice a commit by its generation row.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -148,36 +155,59 @@ class PgSnapshot:
     def _find(self, needle: str) -> Hits:
         if not needle or self.size == 0:
             return EMPTY_HITS
-        sql, params = match_query(needle)
         try:
             with self._engine.connect() as connection:
-                rows = connection.execute(sql, params).all()
+                ids = np.array(matching_ids(connection, needle), np.int64)
         except DBAPIError as exc:
             if unavailable(exc):
                 raise DatabaseUnavailable(str(exc.orig).strip().splitlines()[0]) from exc
             raise
-        if not rows:
+        if not len(ids):
             return EMPTY_HITS
-        ids = np.array([r[0] for r in rows], np.int64)
-        at = np.searchsorted(self.passage_ids[self._by_id], ids)
-        at = np.minimum(at, self.size - 1)
+        at = np.minimum(np.searchsorted(self.passage_ids[self._by_id], ids), self.size - 1)
         served = self.passage_ids[self._by_id[at]] == ids  # rows committed after this generation drop out
-        index = self._by_id[at[served]].astype(np.int32)
-        order = np.argsort(index, kind="stable")
-        counts = np.array([r[1] for r in rows], np.int32)[served][order]
-        first = np.array([r[2] for r in rows], np.int32)[served][order]
-        return Hits(index[order], counts, first)
+        index = np.sort(self._by_id[at[served]]).astype(np.int32)
+        texts = [self.normalized[i] for i in index.tolist()]
+        counts = np.array(list(map(str.count, texts, repeat(needle))), np.int32)
+        first = np.array(list(map(str.find, texts, repeat(needle))), np.int32)
+        return Hits(index, counts, first)
+
+
+MATCH_SETTINGS = "SET LOCAL enable_seqscan = off"  # see the module's docstring
 
 
 def match_query(needle: str) -> tuple[Any, dict[str, Any]]:
-    """The SQL of one needle: (passage_id, count, first offset) of the passages holding it."""
-    columns = ("SELECT passage_id, (char_length(normalized) - char_length(replace(normalized, :n, ''))) "
-               "/ char_length(:n), strpos(normalized, :n) - 1 FROM search_passages WHERE ")
+    """The SQL of one needle: an array of the ids of the passages holding it (run after MATCH_SETTINGS).
+
+    A needle with three word characters in a row has a trigram, so pg_trgm's GIN answers its
+    `LIKE` (rechecked exactly); any other needle is looked up by its characters or bigrams in
+    the gram array's GIN (exact for one or two characters, `strpos` confirms a longer one)."""
     if len(needle) <= 2:
-        return text(columns + "grams @> :grams"), {"n": needle, "grams": [needle]}
+        return text("SELECT array_agg(passage_id) FROM search_passages WHERE grams @> :grams"), {"grams": [needle]}
+    if _TRIGRAM.search(needle):
+        return text("SELECT array_agg(passage_id) FROM search_passages WHERE normalized LIKE :pattern"), {"pattern": escape_like(needle)}
     pairs = sorted({needle[i : i + 2] for i in range(len(needle) - 1)})
-    return (text(columns + "normalized LIKE :pattern AND grams @> :grams"),
-            {"n": needle, "pattern": escape_like(needle), "grams": pairs})
+    return (text("SELECT array_agg(passage_id) FROM search_passages WHERE grams @> :grams AND strpos(normalized, :n) > 0"),
+            {"grams": pairs, "n": needle})
+
+
+_TRIGRAM = re.compile(r"[^\W_]{3}")  # three alphanumeric characters: pg_trgm's word characters
+
+
+def matching_ids(connection: Connection, needle: str) -> list[int]:
+    """The ids of the passages whose normalised text contains `needle`, through an index."""
+    sql, params = match_query(needle)
+    with connection.begin():
+        connection.execute(text(MATCH_SETTINGS))
+        return connection.execute(sql, params).scalar_one() or []  # one array: no row objects
+
+
+def explain_match(connection: Connection, needle: str) -> str:
+    """The plan the match statement of `needle` runs with, as `matching_ids` runs it."""
+    sql, params = match_query(needle)
+    with connection.begin():
+        connection.execute(text(MATCH_SETTINGS))
+        return "\n".join(r[0] for r in connection.execute(text("EXPLAIN " + sql.text), params))
 
 
 class PgSnapshotHolder:

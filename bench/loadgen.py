@@ -28,12 +28,13 @@ class Server:
     """One `plans serve` process on a free loopback port; `ready_seconds` is spawn → /healthz 200."""
 
     def __init__(self, home: Path, log: Path, *, reload_interval: float = 1.0, token: str | None = None,
-                 warm: bool = True) -> None:
+                 warm: bool = True, extra_env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "PLANS_HOME": str(home), "PLANS_RELOAD_INTERVAL": str(reload_interval),
                "PLANS_INDEXER_WARM": str(warm).lower()}
         env.pop("PLANS_ADMIN_TOKEN", None)
+        env.update(extra_env or {})  # e.g. the search backend and its database
         if token:  # uploads and deletes on
             env["PLANS_ADMIN_TOKEN"] = token
         self._log = log.open("ab")

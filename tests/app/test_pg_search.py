@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from app.derived import WARMERS
 from app.main import create_app
-from app.pg_search import match_query, read_engine
+from app.pg_search import explain_match, read_engine
 from indexer import pg_index
 from indexer.catalog import create_catalog_engine, init_catalog
 from indexer.pipeline import Pipeline
@@ -36,13 +36,11 @@ def _ids(result: dict) -> set[int]:
 
 @pytest.mark.parametrize("needle", ["德", "育人", "，", "劳动教育", "，。", "(主责单位", "1+x+t", "%_\\"])
 def test_every_needle_length_has_an_index_no_sequential_scan(postgres_sample_home: Settings, needle: str) -> None:
-    """With sequential scans priced out, the plan shows whether an index can answer at all
-    (a needle no index serves still gets `Seq Scan`); the sample is too small to leave it to cost."""
+    """The plan the match statement runs with (sequential scans priced out, as served): a needle
+    no index serves would still get `Seq Scan`."""
     engine = read_engine(postgres_sample_home.search_read_url)
-    sql, params = match_query(needle)
     with engine.connect() as connection:
-        connection.execute(text("SET enable_seqscan = off"))
-        plan = "\n".join(r[0] for r in connection.execute(text("EXPLAIN " + sql.text), params))
+        plan = explain_match(connection, needle)
     engine.dispose()
     assert "Seq Scan" not in plan, plan
     assert "search_passages_grams" in plan or "search_passages_trgm" in plan, plan

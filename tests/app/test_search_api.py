@@ -49,6 +49,7 @@ CASES: list[tuple[str, Oracle, list[str]]] = [
     ("德", has("德"), ["德"]),  # a single character
     ("1+X+T", has("1+x+t"), ["1+x+t"]),
     ("1+x+t", has("1+x+t"), ["1+x+t"]),
+    ("x+x", has("x+x"), []),  # no trigram; its bigrams are all in "1+x+t" but it is not
     ("2025-2026学年", has("2025-2026学年"), ["2025-2026学年"]),
     ("诗e", has("诗e"), ["诗e"]),
     ("诗E", has("诗e"), ["诗e"]),
