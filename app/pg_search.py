@@ -15,8 +15,9 @@ The match statement runs with sequential scans disabled (`MATCH_SETTINGS`): the 
 scan by its pages and not by detoasting each row's gram array, so left to cost it scans every
 passage for a common character or bigram although the GIN index answers it. The database
 returns passage ids only; mention counts and first offsets are `str.count`/`str.find` over the
-generation's normalised texts, which the server holds for highlights anyway. Servers hold no
-files: any number of them read one database, or a streaming replica (PLANS_READ_DATABASE_URL),
+generation's normalised texts, which the server holds for highlights anyway. A reload after a commit that only added newer plans (an upload, a run over new files)
+reads just their rows and appends them to the served generation's arrays (`previous`); any
+other commit is read whole. Servers hold no files: any number of them read one database, or a streaming replica (PLANS_READ_DATABASE_URL),
 and notice a commit by its generation row.
 """
 
@@ -73,16 +74,20 @@ def current_generation(connection: Connection) -> int:
     return int(connection.execute(text("SELECT generation FROM search_state WHERE id = 1")).scalar_one())
 
 
-_PASSAGES = text(
-    "SELECT s.plan_id, s.passage_id, s.ordinal, a.heading_rank, a.section, a.text, s.normalized, s.tokens "
-    "FROM search_passages s JOIN passages a ON a.id = s.passage_id ORDER BY s.plan_id, s.ordinal"
-)
+_PASSAGES = ("SELECT s.plan_id, s.passage_id, s.ordinal, a.heading_rank, a.section, a.text, s.normalized, s.tokens "
+             "FROM search_passages s JOIN passages a ON a.id = s.passage_id ")
+_ALL_PASSAGES = text(_PASSAGES + "ORDER BY s.plan_id, s.ordinal")
+_PASSAGES_OF = text(_PASSAGES + "WHERE s.plan_id = ANY(:ids) ORDER BY s.plan_id, s.ordinal")
+# what changes when a plan's search rows are replaced (new passage ids), deleted or added
+_SIGNATURES = text("SELECT plan_id, count(*), min(passage_id), max(passage_id) FROM search_passages GROUP BY plan_id")
 
 
 class PgSnapshot:
     """The passages and plans of one generation of the search tables; thread-safe for reads."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, previous: PgSnapshot | None = None) -> None:
+        """The current generation; `previous`: one this may extend (a commit that only added
+        plans newer than all of its plans reads just their passages)."""
         self._engine = engine
         self._cache = NeedleCache()
         self.derived = Derived()
@@ -95,34 +100,62 @@ class PgSnapshot:
                         (Plan.index_state == INDEXED) | Plan.id.in_(text("SELECT plan_id FROM search_passages")))
                 ).all()
                 self.plans = [plan.metadata_dict() for plan in plans]
-            rows = connection.execute(_PASSAGES).all()
+            self._signatures = {int(r[0]): tuple(r[1:]) for r in connection.execute(_SIGNATURES)}
+            head = previous if previous is not None and self._extends(previous) else None
+            if head is None:
+                rows = connection.execute(_ALL_PASSAGES).all()
+            else:
+                rows = connection.execute(_PASSAGES_OF, {"ids": [int(m["id"]) for m in self.plans[len(head.plans):]]}).all()
         self.key = (0, self.generation)
         self.plan_by_id = {int(m["id"]): i for i, m in enumerate(self.plans)}
         rows = [r for r in rows if int(r[0]) in self.plan_by_id]
-        n = self.size = len(rows)
-        self.passage_plan = np.fromiter((self.plan_by_id[int(r[0])] for r in rows), np.int32, n)
-        self.passage_ids = np.fromiter((r[1] for r in rows), np.int64, n)
-        self.ordinals = np.fromiter((r[2] for r in rows), np.int32, n)
-        self.sections: list[tuple[str, ...]] = [tuple(r[4] or ()) for r in rows]
-        self.heading_lengths = np.fromiter((heading_length(r[3], s) for r, s in zip(rows, self.sections)), np.int32, n)
-        self.texts: list[str] = [r[5] for r in rows]
-        self.normalized: list[str] = [r[6] for r in rows]
-        self.lengths = np.fromiter(map(len, self.texts), np.int32, n)
-        self.average_length = float(self.lengths.mean()) if n else 1.0
-        self._words(r[7] for r in rows)
+        self._set(rows, head)
+        self.extended = head is not None  # built from `previous` and the new plans' rows alone
         counts = np.bincount(self.passage_plan, minlength=len(self.plans)).astype(np.int32)
         self.plan_passage_count = counts
         self.plan_first = (np.concatenate([[0], np.cumsum(counts)[:-1]]) if len(self.plans) else np.zeros(0)).astype(np.int32)
         self.plan_chars = np.array([m.get("chars") or 0 for m in self.plans], np.int64)
         self._by_id = np.argsort(self.passage_ids, kind="stable")
 
-    def _words(self, lines: Any) -> None:
-        self.vocabulary: list[str] = []
-        ids: dict[str, int] = {}
+    def _extends(self, previous: PgSnapshot) -> bool:
+        """Whether this generation is `previous`'s plans, their search rows unchanged, then newer plans."""
+        known = len(previous.plans)
+        return (len(self.plans) > known
+                and [m["id"] for m in self.plans[:known]] == [m["id"] for m in previous.plans]
+                and all(self._signatures.get(p) == signature for p, signature in previous._signatures.items())
+                and not any(p in self._signatures for p in previous.plan_by_id if p not in previous._signatures))
+
+    def _set(self, rows: list[Any], head: PgSnapshot | None) -> None:
+        """The passage arrays: `rows` alone, or `head`'s followed by `rows` (of newer plans)."""
+        n = len(rows)
+        passage_plan = np.fromiter((self.plan_by_id[int(r[0])] for r in rows), np.int32, n)
+        passage_ids = np.fromiter((r[1] for r in rows), np.int64, n)
+        ordinals = np.fromiter((r[2] for r in rows), np.int32, n)
+        sections: list[tuple[str, ...]] = [tuple(r[4] or ()) for r in rows]
+        heading_lengths = np.fromiter((heading_length(r[3], s) for r, s in zip(rows, sections)), np.int32, n)
+        texts: list[str] = [r[5] for r in rows]
+        normalized: list[str] = [r[6] for r in rows]
+        lengths = np.fromiter(map(len, texts), np.int32, n)
+        if head is None:
+            self.passage_plan, self.passage_ids, self.ordinals = passage_plan, passage_ids, ordinals
+            self.sections, self.heading_lengths, self.texts, self.normalized = sections, heading_lengths, texts, normalized
+            self.lengths = lengths
+            self.vocabulary = []
+        else:
+            self.passage_plan = np.concatenate([head.passage_plan, passage_plan])
+            self.passage_ids = np.concatenate([head.passage_ids, passage_ids])
+            self.ordinals = np.concatenate([head.ordinals, ordinals])
+            self.heading_lengths = np.concatenate([head.heading_lengths, heading_lengths])
+            self.lengths = np.concatenate([head.lengths, lengths])
+            self.sections, self.texts, self.normalized = head.sections + sections, head.texts + texts, head.normalized + normalized
+            self.vocabulary = list(head.vocabulary)
+        self.size = len(self.passage_ids)
+        self.average_length = float(self.lengths.mean()) if self.size else 1.0
+        ids = {word: i for i, word in enumerate(self.vocabulary)}
         found: list[int] = []
         offsets = [0]
-        for line in lines:
-            for word in line.split():
+        for r in rows:
+            for word in r[7].split():
                 i = ids.get(word)
                 if i is None:
                     i = ids[word] = len(self.vocabulary)
@@ -131,6 +164,9 @@ class PgSnapshot:
             offsets.append(len(found))
         self.word_ids = np.array(found, np.int32)
         self.word_offsets = np.array(offsets, np.int64)
+        if head is not None:
+            self.word_ids = np.concatenate([head.word_ids, self.word_ids])
+            self.word_offsets = np.concatenate([head.word_offsets, self.word_offsets[1:] + head.word_offsets[-1]])
 
     # -- reading: the embedded snapshot's own methods, over the same arrays ------------------
 
@@ -265,7 +301,7 @@ class PgSnapshotHolder:
             self._reloading.release()
 
     def _loaded(self) -> PgSnapshot:
-        snapshot = PgSnapshot(self.engine)
+        snapshot = PgSnapshot(self.engine, previous=self._current)
         if self._warm is not None:
             self._warm(snapshot)
         trim()  # the rows read are freed once the arrays are built

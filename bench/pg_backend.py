@@ -57,6 +57,7 @@ def _p(values: list[float], q: float) -> float:
 
 
 TOKEN = "bench-pg-token"
+SHARED_BUFFERS = "1GB"  # a database server's cache (a quarter of a small server's memory), not the tests' 32 MB
 
 
 def _load_on(servers: list[loadgen.Server], paths: list[str], clients: int, seconds: float) -> dict[str, float]:
@@ -125,7 +126,7 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="plans-bench-pg-"))
     root = cluster_root()
-    cluster = Cluster(root, "bench").init().start()
+    cluster = Cluster(root, "bench").init(shared_buffers=SHARED_BUFFERS).start()
     try:
         corpus = work / "corpus"
         generate(corpus, args.plans, seed=SEED)

@@ -40,11 +40,12 @@ class Cluster:
             command = ["runuser", "-u", "postgres", "--", *command]
         return subprocess.run(command, check=True, capture_output=True, text=True, timeout=120)
 
-    def init(self) -> Cluster:
+    def init(self, shared_buffers: str = "32MB") -> Cluster:
+        """A new data folder; tests keep the server's cache small, the benchmark gives it a server's."""
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
                   "--locale=C.UTF-8", "--no-sync")
         with open(self.data / "postgresql.conf", "a", encoding="utf-8") as conf:
-            conf.write("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nshared_buffers = 32MB\n")
+            conf.write(f"fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nshared_buffers = {shared_buffers}\n")
         return self
 
     def base_backup_of(self, primary: Cluster) -> Cluster:

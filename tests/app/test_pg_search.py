@@ -9,13 +9,14 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from app.derived import WARMERS
 from app.main import create_app
-from app.pg_search import explain_match, read_engine
+from app.pg_search import PgSnapshot, explain_match, read_engine
 from indexer import pg_index
 from indexer.catalog import create_catalog_engine, init_catalog
 from indexer.pipeline import Pipeline
@@ -264,3 +265,50 @@ def test_a_large_run_leaves_the_planner_statistics_of_every_gram(pg_cluster: Clu
             f"第{k}小学2024年工作计划\n一、劳动教育\n劳动教育每周一次，第{k}项。\n二、课后服务\n课后服务覆盖全体学生。\n", encoding="utf-8")
     large = pg_home(pg_cluster, tmp_path / "large", "stats_large", corpus)
     assert _analyzed(large) == (True, True)
+
+
+_ARRAYS = ("passage_plan", "passage_ids", "ordinals", "heading_lengths", "lengths", "word_ids", "word_offsets",
+           "plan_passage_count", "plan_first", "plan_chars")
+_LISTS = ("plans", "texts", "normalized", "sections", "vocabulary")
+
+
+def _same_snapshot(a, b) -> None:  # type: ignore[no-untyped-def]
+    assert a.generation == b.generation and a.size == b.size and a.plan_by_id == b.plan_by_id
+    for name in _ARRAYS:
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    for name in _LISTS:
+        assert list(getattr(a, name)) == list(getattr(b, name)), name
+    assert a.words(a.size - 1) == b.words(b.size - 1)
+
+
+def test_a_reload_after_added_plans_extends_and_any_other_commit_reads_whole(
+        pg_cluster: Cluster, corpus_copy: Path, tmp_path: Path) -> None:
+    settings = pg_home(pg_cluster, tmp_path / "home", "extends", corpus_copy)
+    engine = read_engine(settings.search_read_url)
+    try:
+        served = PgSnapshot(engine)
+        (corpus_copy / "added.txt").write_text(
+            "测试学校2025年工作计划\n一、总体目标\n推进独一无二的星辰课程建设，落实双减。\n", encoding="utf-8")
+        assert not Pipeline(settings).index([corpus_copy]).failed
+        extended, whole = PgSnapshot(engine, previous=served), PgSnapshot(engine)
+        assert extended.extended and not whole.extended
+        assert extended.size > served.size
+        _same_snapshot(extended, whole)
+        assert len(extended.find("星辰课程").index) == 1
+        changed = sorted(p for p in corpus_copy.iterdir() if p.suffix == ".txt")[0]
+        changed.write_text(changed.read_text(encoding="utf-8") + "\n补充：开展月光读书会。\n", encoding="utf-8")
+        (corpus_copy / "added2.txt").write_text("测试二校2026年工作计划\n一、目标\n推进课程建设。\n", encoding="utf-8")
+        assert not Pipeline(settings).index([corpus_copy]).failed  # one plan replaced, one added
+        replaced = PgSnapshot(engine, previous=whole)
+        assert not replaced.extended
+        whole = PgSnapshot(engine)
+        _same_snapshot(replaced, whole)
+        assert len(replaced.find("月光读书会").index) == 1
+        victim = int(whole.plans[0]["id"])  # the oldest plan: its rows go, the newer ones stay
+        assert Pipeline(settings).remove(victim)
+        after_delete = PgSnapshot(engine, previous=whole)
+        assert not after_delete.extended
+        _same_snapshot(after_delete, PgSnapshot(engine))
+        assert victim not in after_delete.plan_by_id
+    finally:
+        engine.dispose()
