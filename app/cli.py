@@ -24,7 +24,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
-    """Serve the API and the web page; builds the index from the sample corpus when there is none."""
+    """Serve the API and the web page; with the embedded backend, builds the index from the sample corpus when there is none."""
     import uvicorn
 
     from app.main import create_app
@@ -33,7 +33,8 @@ def serve(
 
     settings = current_settings()
     try:
-        reader.open_commit(settings.index_dir)  # a corrupt newest generation: the previous one is served
+        if settings.plans_search_backend == "embedded":  # a postgres server reads the database alone
+            reader.open_commit(settings.index_dir)  # a corrupt newest generation: the previous one is served
     except PlansError:
         from indexer.pipeline import Pipeline  # 0.5 s of imports (readers, jieba): only when indexing
 

@@ -5,10 +5,15 @@ database that goes away and comes back, migrations, and reads from a streaming s
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -312,3 +317,43 @@ def test_a_reload_after_added_plans_extends_and_any_other_commit_reads_whole(
         assert victim not in after_delete.plan_by_id
     finally:
         engine.dispose()
+
+
+def test_a_server_with_an_empty_home_serves_the_database_and_indexes_nothing(
+        postgres_sample_home: Settings, tmp_path: Path) -> None:
+    """`plans serve` of the postgres backend is stateless: it builds no local index from the
+    sample corpus (which would add the samples to the shared database from every server)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "PLANS_HOME": str(tmp_path / "empty"), "PLANS_SEARCH_BACKEND": "postgres",
+           "DATABASE_URL": str(postgres_sample_home.database_url), "PLANS_CORPUS": str(SAMPLES)}
+    env.pop("PLANS_ADMIN_TOKEN", None)
+    engine = read_engine(postgres_sample_home.search_read_url)
+    with engine.connect() as connection:
+        before = connection.execute(text("SELECT count(*) FROM plans")).scalar_one()
+    server = subprocess.Popen([str(Path(sys.executable).with_name("plans")), "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, server.stdout.read().decode() if server.stdout else ""
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                if health.status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.1)
+        assert health.json()["documents"] == before
+        found = httpx.get(f"http://127.0.0.1:{port}/api/search", params={"q": "劳动"}, timeout=10).json()
+        assert found["total"] > 0
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=20)[0].decode()
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM plans")).scalar_one() == before
+    engine.dispose()
+    assert "indexing" not in output, output
+    assert not (tmp_path / "empty" / "index").exists()
