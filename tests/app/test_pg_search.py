@@ -357,3 +357,13 @@ def test_a_server_with_an_empty_home_serves_the_database_and_indexes_nothing(
     engine.dispose()
     assert "indexing" not in output, output
     assert not (tmp_path / "empty" / "index").exists()
+
+
+def test_gram_arrays_are_stored_out_of_line(postgres_sample_home: Settings) -> None:
+    """The heap pages a bitmap scan visits hold less than the gram arrays alone would fill."""
+    engine = read_engine(postgres_sample_home.search_read_url)
+    with engine.connect() as connection:
+        heap, grams = connection.execute(text(
+            "SELECT pg_relation_size('search_passages'), sum(pg_column_size(grams)) FROM search_passages")).one()
+    engine.dispose()
+    assert heap < grams, (heap, grams)
