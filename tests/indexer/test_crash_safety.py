@@ -120,6 +120,15 @@ def _saved_ahead(settings: Settings) -> bool:
     return any(p.name[len("seg-"):] not in named for p in directory.glob("seg-*"))
 
 
+def _unindex(settings: Settings, corpus: Path) -> None:
+    """Take the corpus's plans out of the index, their files left in place: the next run adds them again."""
+    names = {p.name for p in corpus.iterdir()}
+    with sqlite3.connect(settings.plans_home / "catalog.sqlite3") as db:
+        ids = [i for i, source in db.execute("select id, source from plans") if PurePath(source).name in names]
+    for plan_id in ids:
+        assert Pipeline(settings).remove(plan_id)
+
+
 def _leftovers(settings: Settings) -> list[str]:
     """Files a killed writer may leave: pool folders and half-written tables of contents."""
     return sorted(p.name for p in settings.index_dir.iterdir() if p.suffix == ".tmp" or ".toc." in p.name)
@@ -197,8 +206,12 @@ def home(tmp_path: Path) -> Iterator[tuple[Settings, Path, Reader]]:
     thread.join(30)
 
 
-def _kill_when(settings: Settings, corpus: Path, moment: Callable[[], bool], label: str) -> str:
-    """Start an indexer, SIGKILL it as soon as `moment()` holds; describe the state it was killed in."""
+def _kill_when(settings: Settings, corpus: Path, moment: Callable[[], bool], label: str,
+               again: Callable[[], None] | None = None, step: float = 0.002) -> str:
+    """Start an indexer, SIGKILL it as soon as `moment()` holds; describe the state it was killed in.
+    `again`: what gives the indexer work once more if it finished first (a moment shorter than
+    one look can fall between all the looks of a run); `step`: how long the indexer runs
+    between two looks."""
     process = _indexer(settings, "index", str(corpus), PLANS_BATCH_PLANS=str(BATCH))
     deadline = time.monotonic() + 120
     while True:
@@ -207,9 +220,14 @@ def _kill_when(settings: Settings, corpus: Path, moment: Callable[[], bool], lab
         if moment():
             break
         process.send_signal(signal.SIGCONT)
+        if again is not None and process.poll() is not None:
+            assert process.communicate()[0] and process.returncode == 0, (label, process.returncode)
+            again()
+            process, again = _indexer(settings, "index", str(corpus), PLANS_BATCH_PLANS=str(BATCH)), None
+            continue
         assert process.poll() is None, f"{label}: the indexer finished before the moment came: {process.communicate()}"
         assert time.monotonic() < deadline, f"{label}: the moment never came"
-        time.sleep(0.002)
+        time.sleep(step)
     state = f"{label}: generation {_generation(settings)}, {_pending(settings)} pending, writer open {_writer_open(settings)}"
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=30)
@@ -228,7 +246,8 @@ def test_sigkill_at_any_moment_keeps_searches_consistent_and_a_rerun_completes(
     generation = _generation(settings)
     kills.append(_kill_when(settings, corpus, lambda: _generation(settings) >= generation + 2, "two commits later"))
     kills.append(_kill_when(settings, corpus, lambda: _writer_open(settings), "Whoosh writer open again"))
-    kills.append(_kill_when(settings, corpus, lambda: _saved_ahead(settings), "state saved, commit not yet written"))
+    kills.append(_kill_when(settings, corpus, lambda: _saved_ahead(settings), "state saved, commit not yet written",
+                            again=lambda: _unindex(settings, corpus), step=0.0005))
     print("\n".join(kills))
 
     # the next run completes the work; meanwhile a second indexer stops with one clear line
