@@ -15,10 +15,11 @@ The match statement runs with sequential scans disabled (`MATCH_SETTINGS`): the 
 scan by its pages and not by detoasting each row's gram array, so left to cost it scans every
 passage for a common character or bigram although the GIN index answers it. The database
 returns passage ids only; mention counts and first offsets are `str.count`/`str.find` over the
-generation's normalised texts, which the server holds for highlights anyway. A reload after a commit that only added newer plans (an upload, a run over new files)
-reads just their rows and appends them to the served generation's arrays (`previous`); any
-other commit is read whole. Servers hold no files: any number of them read one database, or a streaming replica (PLANS_READ_DATABASE_URL),
-and notice a commit by its generation row.
+generation's normalised texts, which the server holds for highlights anyway. A reload after
+a commit that only added newer plans (an upload, a run over new files) reads just their rows
+and appends them to the served generation's arrays (`previous`); any other commit is read
+whole. Servers hold no files: any number of them read one database, or a streaming replica
+(PLANS_READ_DATABASE_URL), and notice a commit by its generation row.
 """
 
 from __future__ import annotations
