@@ -30,7 +30,7 @@ import numpy as np
 from app.derived import Derived
 from indexer.errors import PlansError
 from indexer.index import reader
-from indexer.index.postings import CHAR_BITS, SATURATED, Postings
+from indexer.index.postings import CHAR_BITS, COUNT_SATURATED, SATURATED, Postings
 from indexer.index.segment import TextCut
 
 CACHE_SIZE = 512  # needles; and at most CACHE_BYTES of hit arrays, so memory stays flat
@@ -301,7 +301,7 @@ class Snapshot:
             order = np.argsort(index, kind="stable")
             index, counts, first = index[order], counts[order], first[order]
         texts = self.normalized
-        for at in np.flatnonzero((counts == SATURATED) | recount).tolist():
+        for at in np.flatnonzero((counts == COUNT_SATURATED) | recount).tolist():
             counts[at] = texts[index[at]].count(needle)
         for at in np.flatnonzero(first == SATURATED).tolist():
             first[at] = texts[index[at]].find(needle)

@@ -12,7 +12,7 @@ from whoosh.system import pack_uint
 
 from indexer.analysis import Segmented, WordTokenizer, segment
 
-SCHEMA_VERSION = 5  # 5: passage text and words in the sidecars only; 4: a sidecar per Whoosh segment; 3: gen-N folders
+SCHEMA_VERSION = 6  # 6: narrow sidecar arrays and folds; 5: text and words in sidecars only; 4: a sidecar per Whoosh segment; 3: gen-N folders
 PASSAGE, PLAN = "passage", "plan"
 
 

@@ -1,13 +1,17 @@
 """A segment's sidecar on disk: `seg-<segment id>/` beside Whoosh's files, and its manifest.
 
 The folder holds one `.npy` per array (memory-mapped by the server), the postings as
-`chars.*.npy` and `bigrams.*.npy`, the two texts as UTF-16-LE (`text.utf16`,
-`normalized.utf16`; the catalog refuses lone surrogates, so no pair forms that was not one),
+`chars.*.npy` and `bigrams.*.npy`, the display text as UTF-16-LE (`text.utf16`; the catalog
+refuses lone surrogates, so no pair forms that was not one), its normalised form as the places
+where it differs (`folded.at.npy`, `folded.to.npy`: character positions and code points),
 `state.pickle` (plans' metadata, section paths, vocabulary) and `manifest.json`:
 
     {"version": SCHEMA_VERSION, "segment": "<id>",
      "files": {"<name>": [size, crc32], ...},        # this folder's files
      "whoosh": {"plans_<id>.seg": [size, crc32]}}    # the Whoosh segment's own files
+
+Passage numbers and word ids are stored as uint16 when the segment's values fit (`NARROW`),
+int32 otherwise; readers index with them and never compute on them.
 
 A folder is written under a temporary name and renamed into place before the Whoosh TOC that
 names its segment is written; it is never written again (a mapped file is never truncated in
@@ -35,7 +39,8 @@ PREFIX = "seg-"
 MANIFEST = "manifest.json"
 _ARRAYS = ("plan_ids", "passage_ids", "passage_plan", "ordinals", "heading_lengths", "offsets", "word_ids", "word_offsets")
 _POSTINGS = ("keys", "offsets", "passages", "counts", "first")
-_TEXTS = ("text", "normalized")
+_NARROWED = ("word_ids", "passages")  # the large id arrays
+NARROW = np.uint16
 _CHUNK = 1 << 22
 
 
@@ -65,14 +70,16 @@ def save(directory: Path, segment_id: str, state: State, whoosh: list[Path]) -> 
     shutil.rmtree(temporary, ignore_errors=True)
     temporary.mkdir(parents=True)
     for name in _ARRAYS:
-        np.save(temporary / f"{name}.npy", getattr(state, name))
+        np.save(temporary / f"{name}.npy", _stored(name, getattr(state, name)))
     for kind in ("chars", "bigrams"):
         for name in _POSTINGS:
-            np.save(temporary / f"{kind}.{name}.npy", getattr(getattr(state, kind), name))
+            np.save(temporary / f"{kind}.{name}.npy", _stored(name, getattr(getattr(state, kind), name)))
     with open(temporary / "state.pickle", "wb") as out:
         pickle.dump({"plans": state.plans, "sections": state.sections, "vocabulary": state.vocabulary}, out, protocol=5)
-    for name in _TEXTS:
-        (temporary / f"{name}.utf16").write_bytes(getattr(state, name).encode("utf-16-le", "surrogatepass"))
+    (temporary / "text.utf16").write_bytes(state.text.encode("utf-16-le", "surrogatepass"))
+    at, to = folds(state.text, state.normalized)
+    np.save(temporary / "folded.at.npy", at)
+    np.save(temporary / "folded.to.npy", to)
     manifest = {
         "version": SCHEMA_VERSION,
         "segment": segment_id,
@@ -132,7 +139,9 @@ def load(directory: Path, segment_id: str, *, checksums: bool = True, mmap: bool
     try:
         with open(where / "state.pickle", "rb") as handle:
             head = pickle.load(handle)
-        texts = {name: (where / f"{name}.utf16").read_bytes().decode("utf-16-le", "surrogatepass") for name in _TEXTS}
+        raw = (where / "text.utf16").read_bytes()
+        text = raw.decode("utf-16-le", "surrogatepass")
+        normalized = unfold(text, raw, np.load(where / "folded.at.npy"), np.load(where / "folded.to.npy"))
         mode = "r" if mmap else None
         arrays = {name: np.load(where / f"{name}.npy", mmap_mode=mode) for name in _ARRAYS}
         tables = {
@@ -143,7 +152,42 @@ def load(directory: Path, segment_id: str, *, checksums: bool = True, mmap: bool
         raise CorruptIndexError(f"segment {segment_id}: a file vanished while loading") from None
     except Exception as exc:  # what garbage that passed a checksum (or was not summed) raises
         raise CorruptIndexError(f"segment {segment_id}: unreadable ({exc.__class__.__name__})") from exc
-    return State(plans=head["plans"], sections=head["sections"], vocabulary=head["vocabulary"], **texts, **arrays, **tables)
+    return State(plans=head["plans"], sections=head["sections"], vocabulary=head["vocabulary"], text=text,
+                 normalized=normalized, **arrays, **tables)
+
+
+def _stored(name: str, array: np.ndarray) -> np.ndarray:
+    """`array` as written: the large id arrays in NARROW when their values fit."""
+    array = np.asarray(array)
+    if name in _NARROWED and (not len(array) or int(array.max()) <= np.iinfo(NARROW).max) and \
+            (not len(array) or int(array.min()) >= 0):
+        return array.astype(NARROW)
+    return array
+
+
+def folds(text: str, normalized: str) -> tuple[np.ndarray, np.ndarray]:
+    """Where the normalised text differs from the text (same length): positions, code points."""
+    if text == normalized:
+        return np.empty(0, np.uint32), np.empty(0, np.uint16)
+    a = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
+    b = np.frombuffer(normalized.encode("utf-32-le", "surrogatepass"), np.uint32)
+    at = np.flatnonzero(a != b)
+    to = b[at]
+    return at.astype(np.uint32 if len(a) <= np.iinfo(np.uint32).max else np.int64), \
+        to.astype(np.uint16) if int(to.max()) <= np.iinfo(np.uint16).max else to
+
+
+def unfold(text: str, raw: bytes, at: np.ndarray, to: np.ndarray) -> str:
+    """The normalised text from the text (`raw`: its UTF-16-LE bytes) and its `folds`."""
+    if not len(at):
+        return text
+    if len(raw) == 2 * len(text) and int(to.max()) < 0xD800:  # one code unit per character, on both sides
+        units = np.frombuffer(raw, np.uint16).copy()
+        units[at] = to
+        return units.tobytes().decode("utf-16-le")
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32).copy()
+    codes[at] = to
+    return codes.tobytes().decode("utf-32-le", "surrogatepass")
 
 
 def read_through(state: State) -> int:

@@ -2,8 +2,9 @@
 
 A table is CSR: for every key (a code point, or a bigram `(first << CHAR_BITS) | second`
 without a space), the passages holding it in ascending order, the count of its occurrences
-there and the offset of its first one. Counts and offsets are uint16; `SATURATED` means
-"this many or more" and the reader recomputes the exact value from the text. A bigram of two
+there and the offset of its first one. Counts are uint8 and first offsets uint16; a count of
+`COUNT_SATURATED` or an offset of `SATURATED` means "this many or more" and the reader
+recomputes the exact value from the text. A bigram of two
 equal characters counts overlapping occurrences (`好好好` holds `好好` twice); `str.count`
 does not, so the reader recounts those too.
 """
@@ -15,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SATURATED = np.iinfo(np.uint16).max
+SATURATED = np.iinfo(np.uint16).max  # of a first offset
+COUNT_SATURATED = np.iinfo(np.uint8).max
 CHAR_BITS = 21  # Unicode code points fit in 21 bits: a bigram is (first << 21) | second
 _SPACE = ord(" ")
 
@@ -26,15 +28,15 @@ class Postings:
 
     keys: np.ndarray  # int64, sorted, unique
     offsets: np.ndarray  # int64, len(keys) + 1
-    passages: np.ndarray  # int32, ascending within a key
-    counts: np.ndarray  # uint16, saturated
-    first: np.ndarray  # uint16, saturated
+    passages: np.ndarray  # int32 (uint16 as a sidecar stores a small segment's), ascending within a key
+    counts: np.ndarray  # uint8, saturated at COUNT_SATURATED
+    first: np.ndarray  # uint16, saturated at SATURATED
 
     @classmethod
     def empty(cls) -> Postings:
         return cls(
             np.empty(0, np.int64), np.zeros(1, np.int64), np.empty(0, np.int32),
-            np.empty(0, np.uint16), np.empty(0, np.uint16),
+            np.empty(0, np.uint8), np.empty(0, np.uint16),
         )
 
     def lookup(self, key: int) -> slice:
@@ -117,7 +119,7 @@ def build_postings(normalized: str, offsets: np.ndarray, *, pairs: bool) -> Post
         keys=keys,
         offsets=np.concatenate([key_starts, [len(starts)]]).astype(np.int64),
         passages=(group_at & np.uint64((1 << passage_bits) - 1)).astype(np.int32),
-        counts=np.minimum(np.diff(np.concatenate([starts, [len(packed)]])), SATURATED).astype(np.uint16),
+        counts=np.minimum(np.diff(np.concatenate([starts, [len(packed)]])), COUNT_SATURATED).astype(np.uint8),
         first=(packed[starts] & np.uint64(SATURATED)).astype(np.uint16),
     )
 
@@ -151,7 +153,7 @@ def _build_by_unique(normalized: str, offsets: np.ndarray, *, pairs: bool) -> Po
         keys=distinct.astype(np.int64),
         offsets=_offsets(ranks, len(distinct)),
         passages=(unique % n).astype(np.int32),
-        counts=np.minimum(counts, SATURATED).astype(np.uint16),
+        counts=np.minimum(counts, COUNT_SATURATED).astype(np.uint8),
         first=np.minimum(local[first_at], SATURATED).astype(np.uint16),
     )
 
@@ -212,7 +214,7 @@ def merge(old: Postings, old_map: np.ndarray, new: Postings, new_map: np.ndarray
         keys=keys[present].astype(np.int64, copy=False),
         offsets=np.concatenate([[0], np.cumsum(sizes[present])]).astype(np.int64, copy=False),
         passages=passages.astype(np.int32, copy=False),
-        counts=counts.astype(np.uint16, copy=False),
+        counts=counts.astype(np.uint8, copy=False),
         first=first.astype(np.uint16, copy=False),
     )
 

@@ -17,6 +17,7 @@ from indexer.analysis import segment
 from indexer.cleaning import normalize
 from indexer.errors import CorruptIndexError, SchemaVersionError
 from indexer.generation import CHAR_BITS, SATURATED, State
+from indexer.index.postings import COUNT_SATURATED
 from indexer.index import files as sidecars
 from indexer.index import postings, reader
 from indexer.pipeline import Pipeline
@@ -215,17 +216,17 @@ def test_a_segment_of_another_format_is_refused_with_the_reindex_message(tmp_pat
         Snapshot(settings.index_dir)
 
 
-def test_counts_and_offsets_past_the_uint16_range_are_exact(tmp_path: Path) -> None:
-    """Stored counts and first offsets saturate at 65535; the reader recounts from the text."""
+def test_counts_and_offsets_past_their_stored_range_are_exact(tmp_path: Path) -> None:
+    """Stored counts saturate at 255 and first offsets at 65535; the reader recounts from the text."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    long_line = "德" * 70_000 + "好好好" + "甲乙" * 3 + "a" * (SATURATED + 10) + "德"
+    long_line = "德" * 70_000 + "好好好" + "甲乙" * 3 + "a" * (SATURATED + 10) + "德" + "乙" * (COUNT_SATURATED + 3)
     (corpus / "plan.txt").write_text(f"某某小学2024年工作计划\n一、总体要求\n{long_line}\n好好学习。\n", encoding="utf-8")
     settings = get_settings(plans_home=tmp_path / "home")
     assert not Pipeline(settings).index([corpus]).failed
     snapshot = Snapshot(settings.index_dir)
     texts = snapshot.normalized
-    for needle in ("德", "好好", "a", "乙a", "甲乙", "德好"):
+    for needle in ("德", "好好", "a", "乙a", "甲乙", "德好", "乙", "乙乙"):
         hits = snapshot.find(needle)
         expected = [i for i, t in enumerate(texts) if needle in t]
         assert hits.index.tolist() == expected, needle
